@@ -1,0 +1,1 @@
+"""Subcommands of the kws CLI (see kws.cli)."""
