@@ -79,6 +79,32 @@ def downmix(samples: np.ndarray) -> np.ndarray:
     return samples.mean(axis=1, dtype=np.float64).astype(np.float32)
 
 
+def wav_truncation(path: str | os.PathLike) -> str | None:
+    """For a RIFF/WAVE file, say how it is truncated, or None if its data chunk is whole.
+
+    libsndfile quietly shortens a WAV whose ``data`` chunk is cut off, so this
+    walks the chunk headers and compares the declared size with the bytes present.
+    """
+    import struct
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        header = f.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return None
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                present = size - offset - 8
+                if chunk_size not in (0, 0xFFFFFFFF) and present < chunk_size:  # 0/~0: streamed WAV
+                    return f"truncated: data chunk declares {chunk_size} bytes, file holds {present}"
+                return None
+            offset += 8 + chunk_size + (chunk_size & 1)
+    return "truncated: no complete 'data' chunk"
+
+
 def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``.
 
@@ -104,6 +130,9 @@ def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.nd
         raise AudioError(f"{source}: no such file")
     if p.stat().st_size == 0:
         raise AudioError(f"{source}: file is empty (0 bytes)")
+    problem = wav_truncation(p)  # None for whole WAVs and for other formats
+    if problem:
+        raise AudioError(f"{source}: {problem}")
     try:
         info = sf.info(source)
         samples, file_rate = sf.read(source, dtype="float32", always_2d=True)

@@ -1,0 +1,64 @@
+"""``kws bench``: benchmarks that print figures (speed ratios against a baseline in the same process)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kws.config import FrontendConfig
+from kws.errors import DataError
+
+
+def default_speech_commands() -> Path:
+    from datasets.paths import data_root
+
+    return data_root() / "speech_commands_v0.02_test"
+
+
+def bench_frontend(args: argparse.Namespace) -> int:
+    from kws.frontend import compute_features_many
+    from kws.frontend.fidelity import (librosa_mfcc, load_clips, measure_fidelity, pin_to_one_core, scale_to_dbfs,
+                                       time_per_clip_s)
+
+    config = FrontendConfig()
+    folder = Path(args.data) if args.data else default_speech_commands()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: data folder not found (set KWS_DATA or pass --data)")
+    clips, bad = load_clips(folder, args.limit, config)
+    for message in bad:
+        print(f"skipped: {message}")
+    if not clips:
+        raise DataError(f"{folder}: no readable .wav clips")
+    print(f"front end {config.config_hash()}: {len(clips)} clips from {folder}")
+
+    normal = measure_fidelity(clips, config)
+    quiet = measure_fidelity([scale_to_dbfs(c, -40.0) for c in clips], config)
+    print(f"fidelity vs float reference ({normal.n_frames} frames):")
+    print(f"  int16 MFCC  SNR {normal.mfcc_snr_db:6.2f} dB   at -40 dBFS {quiet.mfcc_snr_db:6.2f} dB")
+    print(f"  int8 feature SNR {normal.feature_snr_db:6.2f} dB   at -40 dBFS {quiet.feature_snr_db:6.2f} dB")
+
+    print(pin_to_one_core())
+    audio_s = sum(c.size for c in clips) / config.sample_rate_hz / len(clips)
+    ours_s = time_per_clip_s(lambda cs: compute_features_many(cs, config), clips)
+    print(f"speed: integer batch path {ours_s * 1e3:.3f} ms per {audio_s:.2f} s clip = "
+          f"{audio_s / ours_s:.0f}x real time on one core")
+    try:
+        import librosa  # noqa: F401
+    except ImportError:
+        print("librosa not installed (pip install -e .[dev]): no librosa comparison")
+        return 0
+    librosa_mfcc(clips[0], config)  # warm up numba / caches outside the timing
+    theirs_s = time_per_clip_s(lambda cs: [librosa_mfcc(c, config) for c in cs], clips)
+    print(f"        librosa.feature.mfcc {theirs_s * 1e3:.3f} ms per clip = {audio_s / theirs_s:.0f}x real time; "
+          f"kws / librosa speed ratio {theirs_s / ours_s:.2f}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="print speed / fidelity / size figures",
+                                   description="Benchmarks that print figures.")
+    targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
+    frontend = targets.add_parser("frontend", help="front-end SNR vs float reference and speed vs librosa")
+    frontend.add_argument("--data", help="folder of .wav clips (default: $KWS_DATA/speech_commands_v0.02_test)")
+    frontend.add_argument("--limit", type=int, default=None, help="use at most this many clips (evenly spread)")
+    frontend.set_defaults(func=bench_frontend)
