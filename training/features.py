@@ -1,0 +1,215 @@
+"""Training features: augmented waveforms through the fixed-point front end, cached on disk.
+
+Features are always computed by :mod:`kws.frontend` (the device's integer
+arithmetic), never by a float library. Each example is cached as a small
+``.npy`` file whose name is the hash of
+
+    (audio content hash, front-end config hash, augmentation config hash, augmentation seed)
+
+so a second training run, or a run that only changes the model, reads the
+cache instead of recomputing. Work is spread over ``jobs`` processes with a
+progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from datasets.manifest import ClipRecord
+from kws.audio import float_to_int16, int16_to_float, read_audio_float
+from kws.config import FrontendConfig, config_hash
+from kws.errors import AudioError
+from kws.fileio import atomic_path
+from kws.frontend import compute_features
+from training.augment import AugmentConfig, augment_waveform
+
+SILENCE_PREFIX = "silence:"
+"""Records whose path starts with this are generated ``_silence_`` examples, not files."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureJob:
+    """One example to featurise: a clip (or generated silence) and its augmentation variant."""
+
+    path: str
+    variant: int
+    """0 = the clean clip; 1.. = independently augmented copies."""
+    seed: int
+    """Base seed of the run; the example's own seed is derived from it, the audio and the variant."""
+
+
+def window_around_speech(audio: np.ndarray, n_samples: int) -> np.ndarray:
+    """Fit float audio to ``n_samples``: the loudest window of a longer clip, centred zero-padding of a shorter one.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n,), float32]
+    n_samples : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_samples,), float32]
+    """
+    if audio.size == n_samples:
+        return audio
+    if audio.size < n_samples:
+        before = (n_samples - audio.size) // 2
+        return np.pad(audio, (before, n_samples - audio.size - before))
+    energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
+    window_energy = energy[n_samples:] - energy[:-n_samples]
+    start = int(np.argmax(window_energy))
+    return audio[start : start + n_samples]
+
+
+def audio_content_hash(path: str) -> str:
+    """SHA-1 of a file's bytes (or of the generator spec for generated silence)."""
+    if path.startswith(SILENCE_PREFIX):
+        return hashlib.sha1(path.encode()).hexdigest()
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def example_seed(base_seed: int, audio_hash: str, variant: int) -> int:
+    """Augmentation seed of one example: stable across runs, distinct per clip and variant."""
+    text = f"{base_seed}|{audio_hash}|{variant}"
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "little")
+
+
+def cache_key(audio_hash: str, frontend_hash: str, augment_hash: str, augment_seed: int | None) -> str:
+    text = f"{audio_hash}|{frontend_hash}|{augment_hash}|{augment_seed}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class FeatureCache:
+    """A folder of ``<key[:2]>/<key>.npy`` int8 feature arrays."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        try:
+            return np.load(path)
+        except (FileNotFoundError, ValueError, OSError):
+            return None  # missing or damaged entry: recompute it
+
+    def put(self, key: str, features: np.ndarray) -> None:
+        with atomic_path(self.path(key)) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, features)
+
+
+@dataclasses.dataclass
+class _WorkerState:
+    frontend: FrontendConfig
+    augment: AugmentConfig
+    augment_hash: str
+    cache: FeatureCache
+    noise_bank: object | None
+
+
+_STATE: _WorkerState | None = None
+
+
+def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash: str, cache_root: str,
+                 noise_names: Sequence[str] | None) -> None:
+    global _STATE
+    bank = None
+    if noise_names is not None:
+        from datasets.noise import NoiseBank, load_background_noise
+
+        noises = [n for n in load_background_noise(sample_rate=frontend.sample_rate_hz) if n.name in set(noise_names)]
+        bank = NoiseBank(noises) if noises else None
+    _STATE = _WorkerState(frontend, augment, augment_hash, FeatureCache(cache_root), bank)
+
+
+def _load_audio(job: FeatureJob, state: _WorkerState, audio_hash: str) -> np.ndarray:
+    n_samples = state.frontend.clip_samples
+    if job.path.startswith(SILENCE_PREFIX):
+        from datasets.noise import make_silence_clip
+
+        if state.noise_bank is None:
+            raise AudioError(f"{job.path}: silence examples need background noise (none loaded)")
+        rng = np.random.default_rng(example_seed(job.seed, audio_hash, -1))
+        return int16_to_float(make_silence_clip(state.noise_bank, rng, duration_s=n_samples / state.frontend.sample_rate_hz))
+    return window_around_speech(read_audio_float(job.path, state.frontend.sample_rate_hz), n_samples)
+
+
+def _featurise(job: FeatureJob) -> tuple[np.ndarray | None, str | None]:
+    """Worker: return (features, None) or (None, reason)."""
+    state = _STATE
+    assert state is not None, "worker not initialised"
+    try:
+        audio_hash = audio_content_hash(job.path)
+        seed = example_seed(job.seed, audio_hash, job.variant) if job.variant else None
+        key = cache_key(audio_hash, state.frontend.config_hash(), state.augment_hash if seed else "clean", seed)
+        cached = state.cache.get(key)
+        if cached is not None:
+            return cached, None
+        audio = _load_audio(job, state, audio_hash)
+        if seed is not None:
+            sampler = state.noise_bank.sample if state.noise_bank is not None else None
+            audio = augment_waveform(audio, state.augment, np.random.default_rng(seed), noise_sampler=sampler)
+        features = compute_features(float_to_int16(audio), state.frontend)
+        state.cache.put(key, features)
+        return features, None
+    except (AudioError, OSError) as exc:
+        return None, str(exc)
+
+
+def augment_hash(augment: AugmentConfig, noise_names: Sequence[str] | None) -> str:
+    """Hash of everything that changes an augmented example besides its seed."""
+    return hashlib.sha1(f"{config_hash(augment)}|{sorted(noise_names or [])}".encode()).hexdigest()[:12]
+
+
+@dataclasses.dataclass
+class FeatureSet:
+    """Features of a list of jobs: int8 [n, frames, n_mfcc], and which jobs failed."""
+
+    features: np.ndarray
+    kept: list[int]
+    """Indices (into the job list) of the examples in ``features``."""
+    bad: list[tuple[str, str]]
+    """(path, reason) of clips that could not be featurised."""
+
+
+def featurise(jobs: Sequence[FeatureJob], *, frontend: FrontendConfig, augment: AugmentConfig,
+              cache_dir: str | os.PathLike, noise_names: Sequence[str] | None, n_jobs: int = 2,
+              description: str = "features") -> FeatureSet:
+    """Featurise ``jobs`` (cached), in ``n_jobs`` processes, with a progress bar."""
+    from tqdm import tqdm
+
+    init_args = (frontend, augment, augment_hash(augment, noise_names), str(cache_dir), noise_names)
+    results: list[tuple[np.ndarray | None, str | None]]
+    chunk = max(1, min(64, len(jobs) // (8 * max(1, n_jobs)) or 1))
+    if n_jobs <= 1 or len(jobs) < 64:
+        _init_worker(*init_args)
+        results = [_featurise(job) for job in tqdm(jobs, desc=description, unit="clip", leave=False)]
+    else:
+        with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=init_args) as pool:
+            results = list(tqdm(pool.map(_featurise, jobs, chunksize=chunk), total=len(jobs), desc=description,
+                                unit="clip", leave=False))
+    kept = [i for i, (f, _) in enumerate(results) if f is not None]
+    bad = [(jobs[i].path, reason) for i, (f, reason) in enumerate(results) if f is None]
+    shape = (0, frontend.frames_per_clip, frontend.n_mfcc)
+    features = np.stack([results[i][0] for i in kept]) if kept else np.zeros(shape, np.int8)
+    return FeatureSet(features=features, kept=kept, bad=bad)
+
+
+def jobs_for(records: Sequence[ClipRecord], variants: int, seed: int, *, include_clean: bool = True) -> list[FeatureJob]:
+    """One clean job (variant 0) and ``variants`` augmented jobs per record."""
+    first = 0 if include_clean else 1
+    return [FeatureJob(r.path, v, seed) for r in records for v in range(first, variants + 1)]
