@@ -54,6 +54,31 @@ def bench_frontend(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_data(args: argparse.Namespace) -> int:
+    import tempfile
+    import time
+
+    from datasets.folders import load_label_folders
+    from training.augment import AugmentConfig
+    from training.features import featurise, jobs_for
+
+    folder = Path(args.data) if args.data else default_speech_commands()
+    started = time.perf_counter()
+    load = load_label_folders(folder)
+    listed_s = time.perf_counter() - started
+    jobs = jobs_for(load.records, 0, seed=0)
+    print(f"{len(jobs)} clips in {len(load.labels())} labels listed in {listed_s:.2f} s from {folder}")
+    with tempfile.TemporaryDirectory() as cache:
+        for attempt in ("cold (computing)", "warm (cached)"):
+            started = time.perf_counter()
+            result = featurise(jobs, frontend=FrontendConfig(), augment=AugmentConfig(), cache_dir=cache,
+                               noise_names=None, n_jobs=args.jobs, description=attempt)
+            seconds = time.perf_counter() - started
+            print(f"load + featurise, {attempt}: {seconds:.2f} s = {len(result.kept) / seconds:.0f} clips/s "
+                  f"({len(result.bad)} bad files)")
+    return 0
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="print speed / fidelity / size figures",
                                    description="Benchmarks that print figures.")
@@ -62,3 +87,7 @@ def register(subparsers) -> None:
     frontend.add_argument("--data", help="folder of .wav clips (default: $KWS_DATA/speech_commands_v0.02_test)")
     frontend.add_argument("--limit", type=int, default=None, help="use at most this many clips (evenly spread)")
     frontend.set_defaults(func=bench_frontend)
+    data = targets.add_parser("data", help="time loading + featurising a label folder, cold and cached")
+    data.add_argument("--data", help="label folder (default: $KWS_DATA/speech_commands_v0.02_test)")
+    data.add_argument("--jobs", type=int, default=2, help="worker processes")
+    data.set_defaults(func=bench_data)

@@ -1,0 +1,42 @@
+"""``kws train``: train a keyword model from a TOML config into a run folder (needs the `train` extra)."""
+
+from __future__ import annotations
+
+import argparse
+
+from kws.errors import KwsError
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from training.config import TrainConfig, load_train_config
+        from training.train import run_training
+    except ImportError as exc:
+        raise KwsError(f"training needs TensorFlow: pip install -e '.[train]' ({exc})") from exc
+    import dataclasses
+
+    config = load_train_config(args.config) if args.config else TrainConfig()
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("strategy", args.strategy), ("seed", args.seed))
+                 if v is not None}
+    if overrides:
+        config = dataclasses.replace(config, **overrides)
+    metrics = run_training(config, args.out, force=args.force, resume=args.resume)
+    print(f"run folder: {args.out}")
+    print(f"validation accuracy: float {metrics['float_val_accuracy']:.4f}, int8 {metrics['int8_val_accuracy']:.4f} "
+          f"({metrics['n_validation']} clips); int8 weights {metrics['int8_weight_bytes']} bytes; "
+          f"trained in {metrics['train_seconds'] / 60:.1f} min")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a keyword model (TensorFlow) into a run folder",
+                                   description="Train, quantise to int8 and evaluate a keyword model.")
+    parser.add_argument("--config", help="TOML file of TrainConfig settings (default: all defaults)")
+    parser.add_argument("--out", required=True, help="run folder to write")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
+    parser.add_argument("--epochs", type=int, help="override the config's epochs")
+    parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"],
+                        help="tf.distribute strategy (mirrored: several GPUs; multiworker: $TF_CONFIG cluster)")
+    parser.set_defaults(func=run)

@@ -1,0 +1,108 @@
+"""End-to-end training on a tiny real-speech subset: run folder, int8 parity, resume, refusal."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from kws.errors import ConfigError  # noqa: E402
+from training.config import TrainConfig, load_train_config  # noqa: E402
+
+LABELS = ("_silence_", "_unknown_", "yes", "no")
+
+
+@pytest.fixture(scope="module")
+def tiny_real(speech_commands_dir, tmp_path_factory) -> Path:
+    """A 4-label tree linking 40 real clips per label (speaker ids kept in the names)."""
+    root = tmp_path_factory.mktemp("tiny_real")
+    for label in LABELS:
+        (root / label).mkdir()
+        for path in sorted((speech_commands_dir / label).glob("*.wav"))[:40]:
+            (root / label / path.name).symlink_to(path)
+    return root
+
+
+def tiny_config(real: Path, tmp: Path, **overrides) -> TrainConfig:
+    settings = dict(
+        architecture="tiny_conv", labels=LABELS, epochs=2, batch_size=32, real_data=str(real), extra_real=(),
+        use_synthetic=True, synthetic_per_keyword=4, synthetic_unknown=4, synth_engines=("espeak",),
+        silence_examples=8, augment_variants=1, jobs=1, cache_dir=str(tmp / "cache"), examples_per_class=24,
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_commands_config_parses():
+    config = load_train_config(Path(__file__).resolve().parents[1] / "training" / "configs" / "commands.toml")
+    assert config.labels[:2] == ("_silence_", "_unknown_") and len(config.labels) == 12
+
+
+def test_bad_config_key_is_named(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('architecture = "ds_cnn"\nepoch = 3\n')
+    with pytest.raises(ConfigError, match="'epoch'"):
+        load_train_config(path)
+    path.write_text('epochs = "three"\n')
+    with pytest.raises(ConfigError, match="'epochs' must be int"):
+        load_train_config(path)
+
+
+def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatch):
+    import training.loop as loop
+    from training.train import run_training
+
+    run = tmp_path / "run"
+    config = tiny_config(tiny_real, tmp_path)
+
+    real_save = loop.save_checkpoint
+
+    def save_then_interrupt(run_dir, model, epoch, history):
+        real_save(run_dir, model, epoch, history)
+        if epoch == 1:
+            raise KeyboardInterrupt  # Ctrl-C right after the first epoch's checkpoint
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config, run, log=lambda s: None)
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+
+    with pytest.raises(ConfigError, match="already exists"):
+        run_training(config, run, log=lambda s: None)
+    with pytest.raises(ConfigError, match="different config"):
+        run_training(tiny_config(tiny_real, tmp_path, epochs=3), run, resume=True, log=lambda s: None)
+
+    metrics = run_training(config, run, resume=True, log=lambda s: None)
+    for name in ("config.json", "train_config.json", "model.keras", "model_int8.tflite", "metrics.json",
+                 "history.csv", "training_curves.png", "confusion_matrix.png"):
+        assert (run / name).is_file(), name
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 1 + 2  # header + both epochs
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["n_validation"] > 0 and 0.0 <= saved["int8_val_accuracy"] <= 1.0
+    assert saved == metrics
+    assert saved["train_clips_by_label_and_source"]["yes"]["synthetic"] == 4
+
+    from kws.model import KwsModel
+
+    model = KwsModel.load(run)
+    assert model.labels == LABELS
+    assert model.scores(np.full((49, 10), 64, np.int8)).dtype == np.int8
+
+
+def test_training_is_deterministic_and_features_are_cached(tiny_real, tmp_path):
+    from training.train import run_training
+
+    config = tiny_config(tiny_real, tmp_path, epochs=1)
+    first = run_training(config, tmp_path / "a", log=lambda s: None)
+    cache_files = sorted((tmp_path / "cache" / "features").rglob("*.npy"))
+    stamps = [p.stat().st_mtime_ns for p in cache_files]
+    second = run_training(config, tmp_path / "b", log=lambda s: None)
+    assert [p.stat().st_mtime_ns for p in cache_files] == stamps  # read from the cache, not rewritten
+    assert first["confusion"] == second["confusion"]
+    assert (tmp_path / "a" / "model_int8.tflite").read_bytes() == (tmp_path / "b" / "model_int8.tflite").read_bytes()
+    shutil.rmtree(tmp_path / "b")

@@ -1,0 +1,195 @@
+"""One training run, from data to an int8 model and its figures, in a run folder.
+
+Run folder contents: ``config.json`` (labels, front end + hash, train config),
+``model.keras``, ``model_int8.tflite``, ``metrics.json``, ``history.csv``,
+``training_curves.png``, ``confusion_matrix.png`` and ``checkpoint/`` (last
+finished epoch, for ``--resume``). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kws.config import FrontendConfig
+from kws.errors import ConfigError
+from kws.fileio import atomic_path, write_json_atomic
+from training.config import TrainConfig, train_config_from_dict
+from training.data import SOURCE_NOISE, assemble
+from training.features import featurise, jobs_for
+from training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
+
+TRAIN_CONFIG_FILE = "train_config.json"
+
+
+def distribution_strategy(name: str):
+    """The tf.distribute strategy for ``none`` / ``mirrored`` / ``multiworker``."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster described by $TF_CONFIG
+    return tf.distribute.get_strategy()
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def prepare_run_dir(run_dir: Path, config: TrainConfig, *, force: bool, resume: bool) -> None:
+    """Create the run folder; refuse to overwrite it without --force, or to resume a different config."""
+    saved = run_dir / TRAIN_CONFIG_FILE
+    if resume:
+        if not saved.is_file():
+            raise ConfigError(f"{run_dir}: nothing to resume (no {TRAIN_CONFIG_FILE})")
+        previous = train_config_from_dict(json.loads(saved.read_text()), where=str(saved))
+        if previous != config:
+            raise ConfigError(f"{run_dir}: --resume with a different config than the interrupted run")
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not force:
+            raise ConfigError(f"{run_dir} already exists; use --force to overwrite it or --resume to continue it")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(saved, _jsonable(config.to_dict()))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass
+class Featurised:
+    train: Examples
+    validation: Examples
+    train_sources: np.ndarray  # [n_train] source name per example
+    bad_files: list[tuple[str, str]]
+    counts: dict
+
+
+def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[str], None]) -> Featurised:
+    """Assemble the records and turn them into cached int8 features (clean + augmented variants)."""
+    data = assemble(config)
+    from datasets.noise import load_background_noise
+
+    noise_names = [n.name for n in load_background_noise(sample_rate=frontend.sample_rate_hz)]
+    cache = Path(config.cache_dir) / "features"
+    index = {label: i for i, label in enumerate(config.labels)}
+    train_jobs = jobs_for(data.train, config.augment_variants, config.seed)
+    started = time.perf_counter()
+    train_set = featurise(train_jobs, frontend=frontend, augment=config.augment, cache_dir=cache,
+                          noise_names=noise_names, n_jobs=config.jobs, description="train features")
+    val_jobs = jobs_for(data.validation, 0, config.seed)
+    val_set = featurise(val_jobs, frontend=frontend, augment=config.augment, cache_dir=cache,
+                        noise_names=noise_names, n_jobs=config.jobs, description="validation features")
+    log(f"features: {len(train_set.kept)} training + {len(val_set.kept)} validation examples in "
+        f"{time.perf_counter() - started:.1f} s")
+    records_per_job = config.augment_variants + 1
+    train_records = [data.train[i // records_per_job] for i in train_set.kept]
+    val_records = [data.validation[i] for i in val_set.kept]
+    bad = data.bad_files + train_set.bad + val_set.bad
+    counts = collections.defaultdict(lambda: collections.Counter())
+    for record in data.train:
+        counts[record.label][record.source] += 1
+    return Featurised(
+        train=Examples(train_set.features, np.array([index[r.label] for r in train_records], np.int64)),
+        validation=Examples(val_set.features, np.array([index[r.label] for r in val_records], np.int64)),
+        train_sources=np.array([r.source for r in train_records]),
+        bad_files=sorted(set(bad)),
+        counts={label: dict(c) for label, c in sorted(counts.items())},
+    )
+
+
+def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int):
+    import math
+
+    from training.models import build_model
+
+    n_classes = len(config.labels)
+    per_class = config.examples_per_class or math.ceil(n_train / n_classes)
+    steps = math.ceil(per_class * n_classes / config.batch_size)
+    with distribution_strategy(config.strategy).scope():
+        model = build_model(config.architecture, (frontend.frames_per_clip, frontend.n_mfcc), n_classes,
+                            **config.model)
+        compile_model(model, config, steps)
+    return model
+
+
+def subset(examples: Examples, mask: np.ndarray) -> Examples:
+    return Examples(examples.features[mask], examples.labels[mask])
+
+
+def ablation(config: TrainConfig, data: Featurised, frontend: FrontendConfig, log) -> dict:
+    """Validation accuracy (float) of the same recipe trained on real only, synthetic only, and both."""
+    results = {}
+    short = dataclasses.replace(config, epochs=config.ablation_epochs)
+    variants = {
+        "real_only": data.train_sources != "synthetic",
+        "synthetic_only": data.train_sources != "real",
+        "both": np.ones(len(data.train_sources), bool),
+    }
+    for name, mask in variants.items():
+        has_speech = np.any(mask & (data.train_sources != SOURCE_NOISE))
+        if not has_speech:
+            log(f"ablation {name}: no examples, skipped")
+            continue
+        seed_everything(config.seed)
+        part = subset(data.train, mask)
+        model = build_and_compile(short, frontend, len(part.labels))
+        history = fit(model, part, data.validation, short, frontend, epochs=short.epochs, log=lambda s: None)
+        results[name] = {"val_accuracy": round(history[-1]["val_accuracy"], 4), "n_train": int(mask.sum()),
+                         "epochs": short.epochs}
+        log(f"ablation {name}: {results[name]}")
+    return results
+
+
+def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = False, resume: bool = False,
+                 log: Callable[[str], None] = print) -> dict:
+    """Train, quantise, evaluate and write the run folder. Returns the metrics dict."""
+    from training.report import finish_run
+
+    run_dir = Path(run_dir)
+    frontend = FrontendConfig()
+    started = time.perf_counter()
+    prepare_run_dir(run_dir, config, force=force, resume=resume)
+    seed_everything(config.seed)
+    data = featurise_run(config, frontend, log)
+    for path, reason in data.bad_files:
+        log(f"skipped: {path}: {reason}")
+
+    checkpoint = load_checkpoint(run_dir) if resume else None
+    if checkpoint:
+        model, start_epoch, history = checkpoint
+        log(f"resuming after epoch {start_epoch}")
+    else:
+        model, start_epoch, history = build_and_compile(config, frontend, len(data.train.labels)), 0, []
+    try:
+        history = fit(model, data.train, data.validation, config, frontend, epochs=config.epochs, run_dir=run_dir,
+                      start_epoch=start_epoch, history=history, log=log)
+    except KeyboardInterrupt:
+        log(f"interrupted: the last finished epoch is checkpointed in {run_dir / 'checkpoint'}; "
+            f"continue with --resume")
+        raise
+    train_seconds = time.perf_counter() - started
+    with atomic_path(run_dir / "model.keras") as tmp:
+        model.save(tmp)
+    write_history_csv(run_dir / "history.csv", history)
+    ablation_results = ablation(config, data, frontend, log) if config.ablation_epochs > 0 else {}
+    return finish_run(model, config, frontend, data, history, run_dir, train_seconds=train_seconds,
+                      ablation=ablation_results, log=log)
