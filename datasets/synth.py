@@ -336,68 +336,64 @@ def _read_engine_wav(path: Path, engine: str) -> tuple[np.ndarray, int]:
     return samples.mean(axis=1).astype(np.float32), int(rate_hz)
 
 
-class EspeakEngine:
+class _CommandLineEngine:
+    """An engine run as ``binary`` on the command line, writing a WAV file that is read back."""
+
+    name = ""
+    binary = ""
+    timeout_s = 30.0
+
+    def unavailable_reason(self) -> str | None:
+        """Why the engine cannot run here, or None when it can."""
+        if shutil.which(self.binary) is None:
+            return f"{self.binary} not found on PATH"
+        return None
+
+    def command(self, text: str, spec: VoiceSpec, out: Path) -> tuple[list[str], str | None]:
+        """The argument list, and the text to send on stdin (None when it is an argument)."""
+        raise NotImplementedError
+
+    def synthesize(self, text: str, spec: VoiceSpec, *, seed: int, workdir: Path) -> tuple[np.ndarray, int]:
+        """Speak ``text``. ``seed`` is unused (both command-line engines are deterministic).
+
+        Returns
+        -------
+        samples : np.ndarray [shape=(n,), float32]
+        rate_hz : int
+        """
+        out = Path(workdir) / f"{self.name}.wav"
+        out.unlink(missing_ok=True)
+        cmd, stdin_text = self.command(text, spec, out)
+        _run_tool(cmd, text_input=stdin_text, timeout_s=self.timeout_s)
+        return _read_engine_wav(out, self.name)
+
+
+class EspeakEngine(_CommandLineEngine):
     """espeak-ng through its command line (``-v voice -s wpm -p pitch -w out.wav``)."""
 
     name = "espeak"
     binary = "espeak-ng"
-    timeout_s = 30.0
 
-    def unavailable_reason(self) -> str | None:
-        """Why the engine cannot run here, or None when it can."""
-        if shutil.which(self.binary) is None:
-            return f"{self.binary} not found on PATH"
-        return None
-
-    def synthesize(self, text: str, spec: VoiceSpec, *, seed: int, workdir: Path) -> tuple[np.ndarray, int]:
-        """Speak ``text``. ``seed`` is unused (espeak-ng is deterministic).
-
-        Returns
-        -------
-        samples : np.ndarray [shape=(n,), float32]
-        rate_hz : int
-        """
+    def command(self, text: str, spec: VoiceSpec, out: Path) -> tuple[list[str], str | None]:
         settings = spec.settings_dict
-        out = Path(workdir) / "espeak.wav"
-        out.unlink(missing_ok=True)
         cmd = [self.binary, "-v", spec.voice, "-s", str(int(settings["speed_wpm"])), "-p", str(int(settings["pitch"]))]
         if "amplitude" in settings:
             cmd += ["-a", str(int(settings["amplitude"]))]
-        cmd += ["-w", str(out), "--stdin"]  # text on stdin: never parsed as an option
-        _run_tool(cmd, text_input=text, timeout_s=self.timeout_s)
-        return _read_engine_wav(out, self.name)
+        return cmd + ["-w", str(out), "--stdin"], text  # text on stdin: never parsed as an option
 
 
-class FliteEngine:
+class FliteEngine(_CommandLineEngine):
     """flite through its command line (``-voice v --setf duration_stretch=.. -t text -o out.wav``)."""
 
     name = "flite"
     binary = "flite"
-    timeout_s = 30.0
 
-    def unavailable_reason(self) -> str | None:
-        """Why the engine cannot run here, or None when it can."""
-        if shutil.which(self.binary) is None:
-            return f"{self.binary} not found on PATH"
-        return None
-
-    def synthesize(self, text: str, spec: VoiceSpec, *, seed: int, workdir: Path) -> tuple[np.ndarray, int]:
-        """Speak ``text``. ``seed`` is unused (flite is deterministic).
-
-        Returns
-        -------
-        samples : np.ndarray [shape=(n,), float32]
-        rate_hz : int
-        """
+    def command(self, text: str, spec: VoiceSpec, out: Path) -> tuple[list[str], str | None]:
         settings = spec.settings_dict
-        out = Path(workdir) / "flite.wav"
-        out.unlink(missing_ok=True)
         cmd = [self.binary, "-voice", spec.voice, "--setf", f"duration_stretch={settings['duration_stretch']}"]
         if "f0_mean_hz" in settings:
             cmd += ["--setf", f"int_f0_target_mean={settings['f0_mean_hz']}"]
-        cmd += ["-t", text, "-o", str(out)]
-        _run_tool(cmd, text_input=None, timeout_s=self.timeout_s)
-        return _read_engine_wav(out, self.name)
+        return cmd + ["-t", text, "-o", str(out)], None
 
 
 class PiperEngine:
