@@ -43,6 +43,8 @@ class TrainConfig:
     """Label smoothing of the cross-entropy loss."""
     examples_per_class: int = 0
     """Examples drawn per class per epoch (balanced sampling); 0 = the mean class size."""
+    real_share: float = 0.0
+    """Share of each class's draws taken from real recordings (0 = no preference by source)."""
     real_data: str = "speech_commands_v0.02_test"
     """Folder of ``<label>/*`` real clips (absolute, or relative to $KWS_DATA)."""
     validation_fraction: float = 0.25

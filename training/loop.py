@@ -34,16 +34,36 @@ class Examples:
 
     features: np.ndarray  # [n, frames, n_mfcc] int8
     labels: np.ndarray  # [n] int64
+    is_real: np.ndarray | None = None  # [n] bool: a real recording (for TrainConfig.real_share)
 
 
-def balanced_epoch_indices(labels: np.ndarray, n_classes: int, per_class: int, rng: np.random.Generator) -> np.ndarray:
-    """``per_class`` indices drawn from every class (with replacement only where a class is smaller), shuffled."""
+def _draw(members: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` of ``members``, with replacement only where there are fewer of them."""
+    if count <= 0 or members.size == 0:
+        return np.zeros(0, np.int64)
+    return rng.choice(members, count, replace=members.size < count)
+
+
+def balanced_epoch_indices(labels: np.ndarray, n_classes: int, per_class: int, rng: np.random.Generator, *,
+                           is_real: np.ndarray | None = None, real_share: float = 0.0) -> np.ndarray:
+    """``per_class`` indices drawn from every class, shuffled.
+
+    With ``real_share`` > 0, that share of each class's draws comes from its real
+    recordings (``is_real``) and the rest from the other sources, so a class with many
+    synthetic clips still sees its real ones often; a class with no real (or no other)
+    examples takes all its draws from what it has.
+    """
     chosen = []
     for c in range(n_classes):
         members = np.flatnonzero(labels == c)
         if members.size == 0:
             continue
-        chosen.append(rng.choice(members, per_class, replace=members.size < per_class))
+        if real_share <= 0.0 or is_real is None:
+            chosen.append(_draw(members, per_class, rng))
+            continue
+        real, other = members[is_real[members]], members[~is_real[members]]
+        n_real = per_class if other.size == 0 else 0 if real.size == 0 else round(real_share * per_class)
+        chosen += [_draw(real, n_real, rng), _draw(other, per_class - n_real, rng)]
     order = np.concatenate(chosen)
     rng.shuffle(order)
     return order
@@ -147,7 +167,8 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
         rng = np.random.default_rng([config.seed, epoch])
-        order = balanced_epoch_indices(train.labels, n_classes, per_class, rng)
+        order = balanced_epoch_indices(train.labels, n_classes, per_class, rng, is_real=train.is_real,
+                                       real_share=config.real_share)
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
         result = model.fit(x, keras.utils.to_categorical(y, n_classes), batch_size=config.batch_size, epochs=1,
                            shuffle=False, verbose=0,

@@ -44,6 +44,7 @@ def seed_everything(seed: int) -> None:
     import keras
     import tensorflow as tf
 
+    keras.backend.clear_session()  # also resets layer-name counters, which end up in the .tflite
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -79,6 +80,7 @@ class Featurised:
     train: Examples
     validation: Examples
     train_sources: np.ndarray  # [n_train] source name per example
+    train_variants: np.ndarray  # [n_train] 0 = clean clip, 1.. = augmented copy
     bad_files: list[tuple[str, str]]
     counts: dict
 
@@ -108,9 +110,11 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
     for record in data.train:
         counts[record.label][record.source] += 1
     return Featurised(
-        train=Examples(train_set.features, np.array([index[r.label] for r in train_records], np.int64)),
+        train=Examples(train_set.features, np.array([index[r.label] for r in train_records], np.int64),
+                       is_real=np.array([r.source == "real" for r in train_records])),
         validation=Examples(val_set.features, np.array([index[r.label] for r in val_records], np.int64)),
         train_sources=np.array([r.source for r in train_records]),
+        train_variants=np.array([train_jobs[i].variant for i in train_set.kept], np.int64),
         bad_files=sorted(set(bad)),
         counts={label: dict(c) for label, c in sorted(counts.items())},
     )
@@ -132,7 +136,8 @@ def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: in
 
 
 def subset(examples: Examples, mask: np.ndarray) -> Examples:
-    return Examples(examples.features[mask], examples.labels[mask])
+    is_real = examples.is_real[mask] if examples.is_real is not None else None
+    return Examples(examples.features[mask], examples.labels[mask], is_real)
 
 
 def ablation(config: TrainConfig, data: Featurised, frontend: FrontendConfig, log) -> dict:
