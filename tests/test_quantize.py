@@ -20,7 +20,9 @@ from training.quantize import (ALLOWED_OPS, calibration_set, convert_to_int8, in
 FRONTEND = FrontendConfig()
 
 #: Small settings of each architecture (ds_cnn at the width that fits 20 KB).
-SMALL = {"tiny_conv": {}, "ds_cnn": {"width": ds_cnn.SMALL_WIDTH}, "tc_resnet": {"width_multiplier": 0.5}}
+SMALL = {"tiny_conv": ("tiny_conv", {}), "ds_cnn": ("ds_cnn", {"width": ds_cnn.SMALL_WIDTH}),
+         "tc_resnet": ("tc_resnet", {"width_multiplier": 0.5}),
+         "tc_resnet_separable": ("tc_resnet", {"separable": True})}
 
 
 def narrow_features(n: int = 24, seed: int = 0) -> np.ndarray:
@@ -31,8 +33,8 @@ def narrow_features(n: int = 24, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def converted() -> dict[str, bytes]:
-    return {name: convert_to_int8(build_model(name, n_classes=5, **params), narrow_features(), FRONTEND)
-            for name, params in SMALL.items()}
+    return {key: convert_to_int8(build_model(name, n_classes=5, **params), narrow_features(), FRONTEND)
+            for key, (name, params) in SMALL.items()}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -55,12 +57,14 @@ def test_input_is_front_end_format_output_is_int8(converted, name):
 
 def test_small_ds_cnn_int8_weights_within_20_kb(converted):
     assert tflite_weight_bytes(converted["ds_cnn"]) <= 20_000
+    assert tflite_weight_bytes(converted["tc_resnet_separable"]) <= 20_000
 
 
 def test_architecture_specific_ops(converted):
     assert "DEPTHWISE_CONV_2D" in ops_used(converted["ds_cnn"])
     assert "ADD" in ops_used(converted["tc_resnet"])
     assert "AVERAGE_POOL_2D" in ops_used(converted["tc_resnet"])
+    assert {"DEPTHWISE_CONV_2D", "ADD"} <= ops_used(converted["tc_resnet_separable"])
 
 
 def test_calibration_set_spans_int8_range():

@@ -68,6 +68,9 @@ class TrainConfig:
     """Generated ``_silence_`` examples (background noise at random low gain)."""
     augment_variants: int = 3
     """Augmented copies per training clip (plus the clean one), cached as features."""
+    real_augment_variants: int = -1
+    """Augmented copies per real recording; -1 = ``augment_variants``. Real clips are scarce, so more
+    copies of them stretch the real data further than more synthetic ones."""
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     """Waveform and SpecAugment settings."""
     ablation_epochs: int = 0

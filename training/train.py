@@ -93,7 +93,13 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
     noise_names = [n.name for n in load_background_noise(sample_rate=frontend.sample_rate_hz)]
     cache = Path(config.cache_dir) / "features"
     index = {label: i for i, label in enumerate(config.labels)}
-    train_jobs = jobs_for(data.train, config.augment_variants, config.seed)
+    real_variants = config.augment_variants if config.real_augment_variants < 0 else config.real_augment_variants
+    train_jobs, job_records = [], []
+    for record in data.train:
+        variants = real_variants if record.source == "real" else config.augment_variants
+        jobs = jobs_for([record], variants, config.seed)
+        train_jobs += jobs
+        job_records += [record] * len(jobs)
     started = time.perf_counter()
     train_set = featurise(train_jobs, frontend=frontend, augment=config.augment, cache_dir=cache,
                           noise_names=noise_names, n_jobs=config.jobs, description="train features")
@@ -102,8 +108,7 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
                         noise_names=noise_names, n_jobs=config.jobs, description="validation features")
     log(f"features: {len(train_set.kept)} training + {len(val_set.kept)} validation examples in "
         f"{time.perf_counter() - started:.1f} s")
-    records_per_job = config.augment_variants + 1
-    train_records = [data.train[i // records_per_job] for i in train_set.kept]
+    train_records = [job_records[i] for i in train_set.kept]
     val_records = [data.validation[i] for i in val_set.kept]
     bad = data.bad_files + train_set.bad + val_set.bad
     counts = collections.defaultdict(lambda: collections.Counter())

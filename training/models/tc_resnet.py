@@ -26,6 +26,8 @@ setting                             parameters  int8 weight bytes
 width_multiplier=1.0 (TC-ResNet8)   63,412      64,432
 width_multiplier=0.5                16,208      16,736
 blocks_per_stage=2 (TC-ResNet14)    133,892     135,536
+separable=True                      --          13,984
+separable=True, channels=(20, 32, 40, 56)  --  19,876
 ==================================  ==========  =================
 """
 
@@ -44,11 +46,21 @@ def _conv(x, channels: int, kernel: int, stride: int, name: str, *, use_bias: bo
                                name=name)(x)
 
 
-def _block(x, channels: int, kernel: int, stride: int, name: str):
-    y = _conv(x, channels, kernel, stride, f"{name}_conv1")
+def _temporal_conv(x, channels: int, kernel: int, stride: int, name: str, *, separable: bool):
+    """A k x 1 convolution along time; separable = depthwise k x 1 then pointwise 1 x 1 (~k times fewer weights)."""
+    if not separable:
+        return _conv(x, channels, kernel, stride, name)
+    # TensorFlow's depthwise kernel needs equal strides in both axes, so the time stride moves
+    # to the pointwise conv: subsampling after a 1 x 1 conv equals a strided depthwise conv.
+    x = keras.layers.DepthwiseConv2D((kernel, 1), padding="same", use_bias=False, name=f"{name}_dw")(x)
+    return _conv(x, channels, 1, stride, f"{name}_pw")
+
+
+def _block(x, channels: int, kernel: int, stride: int, name: str, separable: bool = False):
+    y = _temporal_conv(x, channels, kernel, stride, f"{name}_conv1", separable=separable)
     y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
     y = keras.layers.ReLU()(y)
-    y = _conv(y, channels, kernel, 1, f"{name}_conv2")
+    y = _temporal_conv(y, channels, kernel, 1, f"{name}_conv2", separable=separable)
     y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
     if stride != 1 or x.shape[-1] != channels:
         x = _conv(x, channels, 1, stride, f"{name}_short")
@@ -68,6 +80,7 @@ def build(
     first_kernel: int = 3,
     blocks_per_stage: int = 1,
     dropout: float = 0.0,
+    separable: bool = False,
 ) -> keras.Model:
     """Build a TC-ResNet keyword classifier.
 
@@ -89,6 +102,9 @@ def build(
         1 = TC-ResNet8, 2 = TC-ResNet14 (an identity block after each strided block).
     dropout : float
         Dropout rate before the classifier (removed at conversion).
+    separable : bool
+        Depthwise-separable temporal convolutions (depthwise k x 1 + pointwise 1 x 1) in the
+        residual blocks: about ``kernel`` times fewer weights, so wider channels fit a small budget.
 
     Returns
     -------
@@ -102,9 +118,9 @@ def build(
     x = keras.layers.Reshape((frames, 1, n_mfcc))(inputs)
     x = _conv(x, widths[0], first_kernel, 1, "conv0", use_bias=True)
     for stage, width in enumerate(widths[1:], start=1):
-        x = _block(x, width, kernel, 2, f"block{stage}a")
+        x = _block(x, width, kernel, 2, f"block{stage}a", separable)
         for extra in range(1, blocks_per_stage):
-            x = _block(x, width, kernel, 1, f"block{stage}{chr(ord('a') + extra)}")
+            x = _block(x, width, kernel, 1, f"block{stage}{chr(ord('a') + extra)}", separable)
     if dropout > 0:
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
