@@ -106,3 +106,15 @@ def test_training_is_deterministic_and_features_are_cached(tiny_real, tmp_path):
     assert first["confusion"] == second["confusion"]
     assert (tmp_path / "a" / "model_int8.tflite").read_bytes() == (tmp_path / "b" / "model_int8.tflite").read_bytes()
     shutil.rmtree(tmp_path / "b")
+
+
+def test_mirrored_strategy_trains_the_same_recipe(tiny_real, tmp_path):
+    """--strategy mirrored (several GPUs on a real machine) runs here on the one CPU device."""
+    import tensorflow as tf
+
+    from training.train import distribution_strategy, run_training
+
+    assert isinstance(distribution_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    metrics = run_training(tiny_config(tiny_real, tmp_path, epochs=1, strategy="mirrored"), tmp_path / "m",
+                           log=lambda s: None)
+    assert metrics["epochs"] == 1 and (tmp_path / "m" / "model_int8.tflite").is_file()
