@@ -4,13 +4,15 @@ KWS := $(VENV)/bin/kws
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: demo test golden bench clean
+.PHONY: demo test golden bench ship clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	./scripts/setup.sh
 
-## demo: install what is missing, then run the main job on the bundled example clip
+## demo: install what is missing, then classify the bundled clips (one per class) with the shipped
+## int8 `commands` model, and draw the device features of the example "yes"
 demo: $(STAMP)
+	$(KWS) eval commands --data kws/data/demo --plot $(OUT)/demo_confusion.png
 	$(KWS) features --png $(OUT)/demo_features.png
 
 ## test: install what is missing, then run the whole test suite
@@ -24,6 +26,10 @@ golden: $(STAMP)
 ## bench: print the front-end fidelity and speed figures
 bench: $(STAMP)
 	$(KWS) bench frontend
+
+## ship: copy the finished run runs/commands into kws/models/commands (after `kws train`)
+ship: $(STAMP)
+	$(VENV)/bin/python -m training.ship runs/commands commands
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -26,6 +26,7 @@ from datasets.manifest import ClipRecord
 from kws.audio import float_to_int16, int16_to_float, read_audio_float
 from kws.config import FrontendConfig, config_hash
 from kws.errors import AudioError
+from kws.evaluation import fit_to_clip
 from kws.fileio import atomic_path
 from kws.frontend import compute_features
 from training.augment import AugmentConfig, augment_waveform
@@ -57,11 +58,8 @@ def window_around_speech(audio: np.ndarray, n_samples: int) -> np.ndarray:
     -------
     np.ndarray [shape=(n_samples,), float32]
     """
-    if audio.size == n_samples:
-        return audio
-    if audio.size < n_samples:
-        before = (n_samples - audio.size) // 2
-        return np.pad(audio, (before, n_samples - audio.size - before))
+    if audio.size <= n_samples:
+        return fit_to_clip(audio, n_samples)  # the same centred padding as evaluation
     energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
     window_energy = energy[n_samples:] - energy[:-n_samples]
     start = int(np.argmax(window_energy))

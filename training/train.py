@@ -80,7 +80,6 @@ class Featurised:
     train: Examples
     validation: Examples
     train_sources: np.ndarray  # [n_train] source name per example
-    train_variants: np.ndarray  # [n_train] 0 = clean clip, 1.. = augmented copy
     bad_files: list[tuple[str, str]]
     counts: dict
 
@@ -119,7 +118,6 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
                        is_real=np.array([r.source == "real" for r in train_records])),
         validation=Examples(val_set.features, np.array([index[r.label] for r in val_records], np.int64)),
         train_sources=np.array([r.source for r in train_records]),
-        train_variants=np.array([train_jobs[i].variant for i in train_set.kept], np.int64),
         bad_files=sorted(set(bad)),
         counts={label: dict(c) for label, c in sorted(counts.items())},
     )

@@ -8,6 +8,9 @@ from kws.errors import KwsError
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
     try:
         from training.config import TrainConfig, load_train_config
         from training.train import run_training
