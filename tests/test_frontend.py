@@ -173,3 +173,22 @@ def test_fidelity_floor_on_real_speech_commands(speech_commands_dir):
     quiet = measure_fidelity([scale_to_dbfs(c, -40.0) for c in clips])
     assert quiet.mfcc_snr_db >= 35.0
     assert normal.feature_snr_db >= 30.0  # int8 step 0.5 bounds this near 35 dB
+
+
+def test_bench_frontend_prints_its_figures(speech_commands_dir, capsys):
+    from kws.cli import main
+
+    assert main(["bench", "frontend", "--data", str(speech_commands_dir / "yes"), "--limit", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "int16 MFCC  SNR" in out and "x real time on one core" in out and "kws / librosa speed ratio" in out
+
+
+def test_one_core_restores_the_cpu_set():
+    import os
+
+    from kws.frontend.fidelity import one_core
+
+    before = os.sched_getaffinity(0)
+    with one_core():
+        assert len(os.sched_getaffinity(0)) == 1
+    assert os.sched_getaffinity(0) == before

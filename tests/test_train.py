@@ -118,3 +118,20 @@ def test_mirrored_strategy_trains_the_same_recipe(tiny_real, tmp_path):
     metrics = run_training(tiny_config(tiny_real, tmp_path, epochs=1, strategy="mirrored"), tmp_path / "m",
                            log=lambda s: None)
     assert metrics["epochs"] == 1 and (tmp_path / "m" / "model_int8.tflite").is_file()
+
+
+def test_kws_train_cli_writes_run_and_refuses_to_overwrite(tiny_real, tmp_path, capsys):
+    from kws.cli import main
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f'architecture = "tiny_conv"\nlabels = {list(LABELS)!r}\nepochs = 1\nbatch_size = 32\n'
+        f'real_data = "{tiny_real}"\nextra_real = []\nuse_synthetic = false\nsilence_examples = 8\n'
+        f'augment_variants = 1\njobs = 1\ncache_dir = "{tmp_path / "cache"}"\nexamples_per_class = 16\n'.replace("'", '"')
+    )
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--out", str(run)]) == 0
+    assert "validation accuracy: float" in capsys.readouterr().out
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 1
+    assert main(["train", "--config", str(config), "--out", str(run)]) == 1
+    assert "already exists" in capsys.readouterr().err

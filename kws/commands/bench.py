@@ -17,7 +17,7 @@ def default_speech_commands() -> Path:
 
 def bench_frontend(args: argparse.Namespace) -> int:
     from kws.frontend import compute_features_many
-    from kws.frontend.fidelity import (librosa_mfcc, load_clips, measure_fidelity, pin_to_one_core, scale_to_dbfs,
+    from kws.frontend.fidelity import (librosa_mfcc, load_clips, measure_fidelity, one_core, scale_to_dbfs,
                                        time_per_clip_s)
 
     config = FrontendConfig()
@@ -37,18 +37,19 @@ def bench_frontend(args: argparse.Namespace) -> int:
     print(f"  int16 MFCC  SNR {normal.mfcc_snr_db:6.2f} dB   at -40 dBFS {quiet.mfcc_snr_db:6.2f} dB")
     print(f"  int8 feature SNR {normal.feature_snr_db:6.2f} dB   at -40 dBFS {quiet.feature_snr_db:6.2f} dB")
 
-    print(pin_to_one_core())
     audio_s = sum(c.size for c in clips) / config.sample_rate_hz / len(clips)
-    ours_s = time_per_clip_s(lambda cs: compute_features_many(cs, config), clips)
-    print(f"speed: integer batch path {ours_s * 1e3:.3f} ms per {audio_s:.2f} s clip = "
-          f"{audio_s / ours_s:.0f}x real time on one core")
-    try:
-        import librosa  # noqa: F401
-    except ImportError:
-        print("librosa not installed (pip install -e .[dev]): no librosa comparison")
-        return 0
-    librosa_mfcc(clips[0], config)  # warm up numba / caches outside the timing
-    theirs_s = time_per_clip_s(lambda cs: [librosa_mfcc(c, config) for c in cs], clips)
+    with one_core() as pinning:
+        print(pinning)
+        ours_s = time_per_clip_s(lambda cs: compute_features_many(cs, config), clips)
+        print(f"speed: integer batch path {ours_s * 1e3:.3f} ms per {audio_s:.2f} s clip = "
+              f"{audio_s / ours_s:.0f}x real time on one core")
+        try:
+            import librosa  # noqa: F401
+        except ImportError:
+            print("librosa not installed (pip install -e .[dev]): no librosa comparison")
+            return 0
+        librosa_mfcc(clips[0], config)  # warm up numba / caches outside the timing
+        theirs_s = time_per_clip_s(lambda cs: [librosa_mfcc(c, config) for c in cs], clips)
     print(f"        librosa.feature.mfcc {theirs_s * 1e3:.3f} ms per clip = {audio_s / theirs_s:.0f}x real time; "
           f"kws / librosa speed ratio {theirs_s / ours_s:.2f}")
     return 0

@@ -7,9 +7,12 @@ all clips together.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -70,15 +73,22 @@ def time_per_clip_s(function, clips: list[np.ndarray], repeats: int = 3) -> floa
     return best / len(clips)
 
 
-def pin_to_one_core() -> str:
-    """Restrict this process to one CPU (Linux); returns a note of what was done."""
-    import os
+@contextlib.contextmanager
+def one_core() -> Iterator[str]:
+    """Run the block on one CPU (Linux sched_setaffinity), then restore the previous set.
 
-    if hasattr(os, "sched_setaffinity"):
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-        return f"pinned to CPU {core}"
-    return "not pinned (no sched_setaffinity)"
+    Yields a note of what was done, for the printed report.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield "not pinned (no sched_setaffinity)"
+        return
+    previous = os.sched_getaffinity(0)
+    core = min(previous)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield f"pinned to CPU {core}"
+    finally:
+        os.sched_setaffinity(0, previous)
 
 
 def load_clips(folder: Path, limit: int | None, config: FrontendConfig) -> tuple[list[np.ndarray], list[str]]:
