@@ -100,26 +100,24 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
-class _BatchProgress:
-    """A Keras callback driving one tqdm bar per epoch."""
+def batch_progress(total_steps: int, description: str):
+    """A Keras callback that drives one tqdm bar per epoch (Keras is imported lazily, so it is built here)."""
+    import keras
+    from tqdm import tqdm
 
-    def __new__(cls, total_steps: int, description: str):
-        import keras
-        from tqdm import tqdm
+    class BatchProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.bar = tqdm(total=total_steps, desc=description, unit="batch", leave=False)
 
-        class Callback(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self.bar = tqdm(total=total_steps, desc=description, unit="batch", leave=False)
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            if logs and batch % 20 == 0:
+                self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}")
 
-            def on_train_batch_end(self, batch, logs=None):
-                self.bar.update(1)
-                if logs and batch % 20 == 0:
-                    self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}")
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.close()
 
-            def on_epoch_end(self, epoch, logs=None):
-                self.bar.close()
-
-        return Callback()
+    return BatchProgress()
 
 
 def save_checkpoint(run_dir: Path, model, epoch: int, history: list[dict]) -> None:
@@ -172,7 +170,7 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
         result = model.fit(x, keras.utils.to_categorical(y, n_classes), batch_size=config.batch_size, epochs=1,
                            shuffle=False, verbose=0,
-                           callbacks=[_BatchProgress(steps, f"epoch {epoch + 1}/{epochs}")])
+                           callbacks=[batch_progress(steps, f"epoch {epoch + 1}/{epochs}")])
         val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {
