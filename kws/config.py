@@ -114,54 +114,6 @@ def validate_frontend(config: FrontendConfig) -> None:
     need(config.clip_duration_ms >= config.window_ms, "clip_duration_ms shorter than one window")
 
 
-def config_hash(self) -> str:
-        return config_hash(self)
-
-
-def n_frames(config: FrontendConfig, n_samples: int) -> int:
-    """Number of complete frames in ``n_samples`` samples (no padding)."""
-    if n_samples < config.window_samples:
-        return 0
-    return 1 + (n_samples - config.window_samples) // config.hop_samples
-
-
-def validate_frontend(config: FrontendConfig) -> None:
-    """Raise :class:`ConfigError` naming the first inconsistent setting."""
-    def need(ok: bool, message: str) -> None:
-        if not ok:
-            raise ConfigError(f"FrontendConfig: {message}")
-
-    need(config.sample_rate_hz > 0, "sample_rate_hz must be positive")
-    need(config.sample_rate_hz * config.window_ms % 1000 == 0, "window_ms must give a whole number of samples")
-    need(config.sample_rate_hz * config.hop_ms % 1000 == 0, "hop_ms must give a whole number of samples")
-    need(0 < config.hop_ms <= config.window_ms, "need 0 < hop_ms <= window_ms")
-    fft = config.fft_size
-    need(fft >= 8 and fft & (fft - 1) == 0, f"fft_size must be a power of two >= 8, got {fft}")
-    need(fft <= 4096, f"fft_size must be <= 4096 (fixed-point headroom), got {fft}")
-    need(config.window_samples <= fft, f"window ({config.window_samples} samples) longer than fft_size {fft}")
-    need(0 <= config.lower_hz < config.upper_hz <= config.sample_rate_hz / 2,
-         "need 0 <= lower_hz < upper_hz <= sample_rate_hz / 2")
-    need(1 <= config.n_mel <= 128, "n_mel must be in 1..128")
-    need(1 <= config.n_mfcc <= config.n_mel, "n_mfcc must be in 1..n_mel")
-    need(-40 <= config.log_floor_log2 <= 0, "log_floor_log2 must be in -40..0")
-    need(0 <= config.mfcc_frac_bits <= 8, "mfcc_frac_bits must be in 0..8 (int16 range)")
-    need(0 <= config.feature_shift_bits <= 15, "feature_shift_bits must be in 0..15")
-    need(-128 <= config.feature_zero_point <= 127, "feature_zero_point must fit int8")
-    need(config.clip_duration_ms >= config.window_ms, "clip_duration_ms shorter than one window")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DetectorConfig:
-    """Streaming decision logic applied to the model's int8 scores (exported to C too)."""
-
-    smoothing_frames: int = 3
-    """Number of consecutive score vectors averaged (integer moving average)."""
-    threshold: int = 64
-    """Detection fires when a smoothed keyword score (int8, -128..127) reaches this value."""
-    refractory_ms: int = 1000
-    """After a detection, further detections are suppressed for this long, in ms."""
-
-
 def config_hash(config: Any) -> str:
     """Stable 12-hex-digit hash of a config dataclass (key order and float repr independent)."""
     payload = json.dumps({"type": type(config).__name__, **dataclasses.asdict(config)}, sort_keys=True)
