@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 ## ship: copy the finished run runs/commands into kws/models/commands (after `kws train`)
 ship: $(STAMP)
-	$(VENV)/bin/python -m training.ship runs/commands commands
+	$(VENV)/bin/python -m kws.training.ship runs/commands commands
 
 clean:
 	rm -rf $(OUT) .pytest_cache

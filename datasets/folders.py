@@ -54,8 +54,8 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from datasets.manifest import SOURCE_REAL, ClipRecord
-from datasets.speech_commands import BACKGROUND_NOISE_FOLDER, parse_nohash_name
+from kws.datasets.manifest import SOURCE_REAL, ClipRecord
+from kws.datasets.speech_commands import BACKGROUND_NOISE_FOLDER, parse_nohash_name
 from kws.audio import list_audio_files, read_audio, wav_truncation
 from kws.errors import AudioError, ConfigError, DataError
 

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from datasets.paths import require_data_folder
+from kws.datasets.paths import require_data_folder
 from kws.audio import AUDIO_EXTENSIONS, float_to_int16, read_audio_float
 from kws.errors import ConfigError, DataError
 

@@ -42,7 +42,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable
 
-from datasets.manifest import SOURCE_REAL, ClipRecord
+from kws.datasets.manifest import SOURCE_REAL, ClipRecord
 from kws.audio import AUDIO_EXTENSIONS
 from kws.errors import DataError
 from kws.fileio import atomic_dir, write_text_atomic
@@ -666,7 +666,7 @@ def scan_speech_commands(
         ``"12"``: the ten commands, ``_unknown_`` for every other word, and
         ``_silence_`` for clips in a ``_silence_`` folder (the full archives
         have none; make them from background noise, see
-        :func:`datasets.noise.make_silence_clip`). ``"words"``: one class per
+        :func:`kws.datasets.noise.make_silence_clip`). ``"words"``: one class per
         word (35 for v0.02, 30 for v0.01); ``_silence_`` clips are left out,
         ``_unknown_/<word>_<speaker>_nohash_<n>`` clips get their word back
         and ``_unknown_`` clips without a word prefix are left out.

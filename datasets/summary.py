@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Sequence
 
-from datasets.manifest import ClipRecord
+from kws.datasets.manifest import ClipRecord
 from kws.fileio import atomic_path
 
 

@@ -73,7 +73,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from datasets.manifest import SOURCE_SYNTHETIC, ClipRecord, write_manifest
+from kws.datasets.manifest import SOURCE_SYNTHETIC, ClipRecord, write_manifest
 from kws.audio import check_finite, float_to_int16, resample, write_wav
 from kws.errors import DataError
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 from typing import Iterable, Sequence
 
-from datasets.speech_commands import COMMAND_WORDS as KEYWORDS
-from datasets.speech_commands import UNKNOWN_LABEL, WORDS_V2
+from kws.datasets.speech_commands import COMMAND_WORDS as KEYWORDS
+from kws.datasets.speech_commands import UNKNOWN_LABEL, WORDS_V2
 
 #: All 35 words of Speech Commands v0.02.
 SPEECH_COMMANDS_WORDS = WORDS_V2

@@ -186,7 +186,7 @@ def evaluate_clips(model: KwsModel, clips: Sequence[np.ndarray], labels: Sequenc
 
 def label_folders(root: Path) -> list[str]:
     """Names of the label sub-folders of ``root`` that ``load_label_folders`` would consider."""
-    from datasets.folders import DEFAULT_EXCLUDE
+    from kws.datasets.folders import DEFAULT_EXCLUDE
 
     return sorted(p.name for p in root.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and p.name not in DEFAULT_EXCLUDE)
@@ -221,7 +221,7 @@ def evaluate_folder(model: KwsModel, root: str | os.PathLike, *, limit: int | No
     DataError
         ``root`` missing, or no folder with audio carries a model label.
     """
-    from datasets.folders import decode_records, load_label_folders
+    from kws.datasets.folders import decode_records, load_label_folders
     from kws.audio import list_audio_files
 
     root = Path(root)

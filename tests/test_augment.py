@@ -1,4 +1,4 @@
-"""Tests for training.augment: each augmentation does what its docstring promises."""
+"""Tests for kws.training.augment: each augmentation does what its docstring promises."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kws.errors import AudioError, ConfigError
-from training import augment as aug
+from kws.training import augment as aug
 
 SR = 16000
 

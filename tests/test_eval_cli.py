@@ -21,8 +21,8 @@ LABELS = ["_silence_", "no", "yes"]
 def run_folder(tmp_path_factory) -> Path:
     """An (untrained) tiny_conv converted to int8, saved as a run folder."""
     pytest.importorskip("tensorflow")
-    from training.models import build_model
-    from training.quantize import convert_to_int8
+    from kws.training.models import build_model
+    from kws.training.quantize import convert_to_int8
 
     features = np.random.default_rng(0).integers(-60, 40, size=(16, 49, 10)).astype(np.int8)
     tflite = convert_to_int8(build_model("tiny_conv", n_classes=len(LABELS)), features, FRONTEND)

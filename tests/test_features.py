@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from datasets.manifest import ClipRecord
+from kws.datasets.manifest import ClipRecord
 from kws.audio import float_to_int16, read_audio
 from kws.config import FrontendConfig
 from kws.frontend import compute_features
-from training.augment import AugmentConfig
-from training.features import (FeatureJob, audio_content_hash, cache_key, featurise, jobs_for,
+from kws.training.augment import AugmentConfig
+from kws.training.features import (FeatureJob, audio_content_hash, cache_key, featurise, jobs_for,
                                window_around_speech)
 
 
@@ -82,7 +82,7 @@ def test_content_hash_follows_bytes_not_names(tmp_path):
 
 
 def test_generated_silence_needs_noise_and_is_quiet(real_data, tmp_path):
-    from datasets.noise import load_background_noise
+    from kws.datasets.noise import load_background_noise
 
     names = [n.name for n in load_background_noise()]
     jobs = [FeatureJob(f"silence:0:{i}", 0, 0) for i in range(4)]
@@ -106,8 +106,8 @@ def test_dataset_summary_counts_and_png(tmp_path):
     assert main(["data", "summary", str(tmp_path / "data"), "--png", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
 
-    from datasets.folders import load_label_folders
-    from datasets.summary import summarise
+    from kws.datasets.folders import load_label_folders
+    from kws.datasets.summary import summarise
 
     summary = summarise(load_label_folders(tmp_path / "data").records)
     assert summary.counts == {"yes": {"real": 3}, "no": {"real": 2}}

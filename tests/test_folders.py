@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from datasets import folders
-from datasets.folders import BadFile, load_label_folders, speaker_from_name, split_by_speaker
-from datasets.manifest import ClipRecord
-from datasets.paths import data_folder, data_root, repo_root, require_data_folder
+from kws.datasets import folders
+from kws.datasets.folders import BadFile, load_label_folders, speaker_from_name, split_by_speaker
+from kws.datasets.manifest import ClipRecord
+from kws.datasets.paths import data_folder, data_root, repo_root, require_data_folder
 from kws.errors import AudioError, ConfigError, DataError
 
 

@@ -35,8 +35,8 @@ def trained(tmp_path_factory):
     """A tiny_conv trained for a few epochs, its int8 conversion, and a run folder holding both."""
     keras = pytest.importorskip("keras")
     from kws.frontend import dequantize_features
-    from training.models import build_model
-    from training.quantize import convert_to_int8
+    from kws.training.models import build_model
+    from kws.training.quantize import convert_to_int8
 
     keras.utils.set_random_seed(1)
     x, y = synthetic_features(600, seed=1)

@@ -8,8 +8,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from kws.errors import ConfigError  # noqa: E402
-from training.models import MODELS, build_model, count_int8_weight_bytes, folded_parameter_count  # noqa: E402
-from training.models import ds_cnn  # noqa: E402
+from kws.training.models import MODELS, build_model, count_int8_weight_bytes, folded_parameter_count  # noqa: E402
+from kws.training.models import ds_cnn  # noqa: E402
 
 #: Parameter counts after BatchNorm folding at the default settings, as documented in each module.
 DOCUMENTED_PARAMETERS = {"tiny_conv": 12_660, "ds_cnn": 22_604, "tc_resnet": 63_412}

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from datasets import noise as nz
-from datasets.noise import Noise, NoiseBank
-from datasets.paths import data_folder
+from kws.datasets import noise as nz
+from kws.datasets.noise import Noise, NoiseBank
+from kws.datasets.paths import data_folder
 from kws.errors import ConfigError, DataError
 
 SAMPLE_RATE = 16000

@@ -13,8 +13,8 @@ pytest.importorskip("tensorflow")
 from kws.config import FrontendConfig  # noqa: E402
 from kws.errors import ModelError  # noqa: E402
 from kws.model import check_input_format, inspect_tflite  # noqa: E402
-from training.models import build_model, ds_cnn  # noqa: E402
-from training.quantize import (ALLOWED_OPS, calibration_set, convert_to_int8, input_output_quantization,  # noqa: E402
+from kws.training.models import build_model, ds_cnn  # noqa: E402
+from kws.training.quantize import (ALLOWED_OPS, calibration_set, convert_to_int8, input_output_quantization,  # noqa: E402
                                ops_used, tflite_weight_bytes)
 
 FRONTEND = FrontendConfig()

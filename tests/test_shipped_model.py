@@ -34,8 +34,8 @@ def test_eval_by_name_on_bundled_demo_clips(tmp_path):
 
 def test_published_validation_accuracy_is_reproduced(speech_commands_dir):
     """Recompute metrics.json's int8 accuracy on the same speaker-disjoint split, with TFLite Micro."""
-    from training.config import train_config_from_dict
-    from training.data import real_split
+    from kws.training.config import train_config_from_dict
+    from kws.training.data import real_split
     from kws.audio import read_audio
     from kws.evaluation import evaluate_clips
 

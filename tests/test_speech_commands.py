@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from datasets import speech_commands as sc
-from datasets.paths import data_folder
+from kws.datasets import speech_commands as sc
+from kws.datasets.paths import data_folder
 from kws.errors import DataError
 
 # --------------------------------------------------------------------------- #

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from datasets import synth
-from datasets.manifest import SOURCE_SYNTHETIC, read_manifest
-from datasets.synth import (
+from kws.datasets import synth
+from kws.datasets.manifest import SOURCE_SYNTHETIC, read_manifest
+from kws.datasets.synth import (
     CLIP_SAMPLES,
     ENGINE_NAMES,
     PEAK_DBFS_RANGE,

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from kws.errors import ConfigError  # noqa: E402
-from training.config import TrainConfig, load_train_config  # noqa: E402
+from kws.training.config import TrainConfig, load_train_config  # noqa: E402
 
 LABELS = ("_silence_", "_unknown_", "yes", "no")
 
@@ -52,8 +52,8 @@ def test_bad_config_key_is_named(tmp_path):
 
 
 def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatch):
-    import training.loop as loop
-    from training.train import run_training
+    import kws.training.loop as loop
+    from kws.training.train import run_training
 
     run = tmp_path / "run"
     config = tiny_config(tiny_real, tmp_path)
@@ -95,7 +95,7 @@ def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatc
 
 
 def test_training_is_deterministic_and_features_are_cached(tiny_real, tmp_path):
-    from training.train import run_training
+    from kws.training.train import run_training
 
     config = tiny_config(tiny_real, tmp_path, epochs=1)
     first = run_training(config, tmp_path / "a", log=lambda s: None)
@@ -112,7 +112,7 @@ def test_mirrored_strategy_trains_the_same_recipe(tiny_real, tmp_path):
     """--strategy mirrored (several GPUs on a real machine) runs here on the one CPU device."""
     import tensorflow as tf
 
-    from training.train import distribution_strategy, run_training
+    from kws.training.train import distribution_strategy, run_training
 
     assert isinstance(distribution_strategy("mirrored"), tf.distribute.MirroredStrategy)
     metrics = run_training(tiny_config(tiny_real, tmp_path, epochs=1, strategy="mirrored"), tmp_path / "m",

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from datasets import words
+from kws.datasets import words
 
 
 def test_speech_commands_vocabulary():

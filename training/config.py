@@ -2,7 +2,7 @@
 
 A config file holds top-level keys of :class:`TrainConfig` plus optional tables
 ``[model]`` (architecture parameters, passed to the builder) and
-``[augment]`` (fields of :class:`training.augment.AugmentConfig`). Unknown keys
+``[augment]`` (fields of :class:`kws.training.augment.AugmentConfig`). Unknown keys
 and wrong types are rejected with the key named.
 """
 
@@ -13,10 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from datasets.speech_commands import LABELS_12
+from kws.datasets.speech_commands import LABELS_12
 from kws.config import from_dict
 from kws.errors import ConfigError
-from training.augment import AugmentConfig
+from kws.training.augment import AugmentConfig
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,7 +24,7 @@ class TrainConfig:
     """How to train one keyword model."""
 
     architecture: str = "ds_cnn"
-    """Name in :data:`training.models.MODELS`."""
+    """Name in :data:`kws.training.models.MODELS`."""
     model: dict = dataclasses.field(default_factory=dict)
     """Architecture parameters passed to the builder (e.g. ``width``)."""
     labels: tuple[str, ...] = LABELS_12

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.folders import load_label_folders, split_by_speaker
-from datasets.manifest import ClipRecord
-from datasets.paths import data_root
+from kws.datasets.folders import load_label_folders, split_by_speaker
+from kws.datasets.manifest import ClipRecord
+from kws.datasets.paths import data_root
 from kws.errors import DataError
-from training.config import TrainConfig
-from training.features import SILENCE_PREFIX
+from kws.training.config import TrainConfig
+from kws.training.features import SILENCE_PREFIX
 
 SOURCE_NOISE = "noise"
 """Source of generated ``_silence_`` examples (real noise at random gain); used by every ablation."""
@@ -69,8 +69,8 @@ def extra_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip
 
 def synthetic(config: TrainConfig) -> list[ClipRecord]:
     """Synthetic keyword and unknown-word clips (generated once, then cached)."""
-    from datasets.synth import synthesize
-    from datasets.words import unknown_words
+    from kws.datasets.synth import synthesize
+    from kws.datasets.words import unknown_words
 
     words: dict[str, object] = {kw: kw for kw in config.keywords}
     per_label: dict[str, int] = {kw: config.synthetic_per_keyword for kw in config.keywords}

@@ -22,14 +22,14 @@ from typing import Sequence
 
 import numpy as np
 
-from datasets.manifest import ClipRecord
+from kws.datasets.manifest import ClipRecord
 from kws.audio import float_to_int16, int16_to_float, read_audio_float
 from kws.config import FrontendConfig, config_hash
 from kws.errors import AudioError
 from kws.evaluation import fit_to_clip
 from kws.fileio import atomic_path
 from kws.frontend import compute_features
-from training.augment import AugmentConfig, augment_waveform
+from kws.training.augment import AugmentConfig, augment_waveform
 
 SILENCE_PREFIX = "silence:"
 """Records whose path starts with this are generated ``_silence_`` examples, not files."""
@@ -127,7 +127,7 @@ def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash:
     global _STATE
     bank = None
     if noise_names is not None:
-        from datasets.noise import NoiseBank, load_background_noise
+        from kws.datasets.noise import NoiseBank, load_background_noise
 
         noises = [n for n in load_background_noise(sample_rate=frontend.sample_rate_hz) if n.name in set(noise_names)]
         bank = NoiseBank(noises) if noises else None
@@ -137,7 +137,7 @@ def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash:
 def _load_audio(job: FeatureJob, state: _WorkerState, audio_hash: str) -> np.ndarray:
     n_samples = state.frontend.clip_samples
     if job.path.startswith(SILENCE_PREFIX):
-        from datasets.noise import make_silence_clip
+        from kws.datasets.noise import make_silence_clip
 
         if state.noise_bank is None:
             raise AudioError(f"{job.path}: silence examples need background noise (none loaded)")

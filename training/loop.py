@@ -21,8 +21,8 @@ import numpy as np
 from kws.config import FrontendConfig
 from kws.fileio import atomic_dir
 from kws.frontend import dequantize_features
-from training.augment import AugmentConfig, augment_features
-from training.config import TrainConfig
+from kws.training.augment import AugmentConfig, augment_features
+from kws.training.config import TrainConfig
 
 CHECKPOINT_DIR = "checkpoint"
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")

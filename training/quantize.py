@@ -82,7 +82,7 @@ def convert_to_int8(model, representative_features_int8: np.ndarray, frontend: F
     ----------
     model : keras.Model
         Takes dequantized features ``[batch, frames, n_mfcc]`` float32 (real MFCC
-        units), as built by :mod:`training.models`.
+        units), as built by :mod:`kws.training.models`.
     representative_features_int8 : np.ndarray [shape=(n, frames, n_mfcc), int8]
         Calibration features straight from the front end.
     frontend : FrontendConfig

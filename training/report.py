@@ -12,7 +12,7 @@ from kws.evaluation import EvalResult, confusion_matrix, evaluate_features, plot
 from kws.fileio import atomic_path, write_json_atomic
 from kws.frontend import dequantize_features
 from kws.model import KwsModel, read_model_config, write_model_config
-from training.config import TrainConfig
+from kws.training.config import TrainConfig
 
 REPRESENTATIVE_EXAMPLES = 3000
 """Calibration examples for int8 conversion: more examples give steadier activation ranges."""
@@ -53,8 +53,8 @@ def plot_training_curves(history: list[dict], path: Path, title: str) -> None:
 def finish_run(model, config: TrainConfig, frontend: FrontendConfig, data, history: list[dict], run_dir: Path, *,
                train_seconds: float, ablation: dict, log: Callable[[str], None] = print) -> dict:
     """Quantise, evaluate float and int8 on the validation speakers, and write the run's files."""
-    from training.models import count_int8_weight_bytes
-    from training.quantize import convert_to_int8, tflite_weight_bytes
+    from kws.training.models import count_int8_weight_bytes
+    from kws.training.quantize import convert_to_int8, tflite_weight_bytes
 
     calibration = representative_features(data.train.features, config.seed)
     tflite = convert_to_int8(model, calibration, frontend)

@@ -1,6 +1,6 @@
 """Copy a finished run's deployable files into ``kws/models/<name>/`` (the models shipped in the package).
 
-    python -m training.ship runs/commands commands
+    python -m kws.training.ship runs/commands commands
 
 Only the int8 model, its ``config.json``, ``metrics.json`` and ``train_config.json`` travel; the folder
 must stay within :data:`MAX_SHIPPED_BYTES`. The copy replaces the old folder as a whole.

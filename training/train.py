@@ -21,10 +21,10 @@ import numpy as np
 from kws.config import FrontendConfig
 from kws.errors import ConfigError
 from kws.fileio import atomic_path, write_json_atomic
-from training.config import TrainConfig, train_config_from_dict
-from training.data import SOURCE_NOISE, assemble
-from training.features import featurise, jobs_for
-from training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
+from kws.training.config import TrainConfig, train_config_from_dict
+from kws.training.data import SOURCE_NOISE, assemble
+from kws.training.features import featurise, jobs_for
+from kws.training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
 
 TRAIN_CONFIG_FILE = "train_config.json"
 
@@ -87,7 +87,7 @@ class Featurised:
 def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[str], None]) -> Featurised:
     """Assemble the records and turn them into cached int8 features (clean + augmented variants)."""
     data = assemble(config)
-    from datasets.noise import load_background_noise
+    from kws.datasets.noise import load_background_noise
 
     noise_names = [n.name for n in load_background_noise(sample_rate=frontend.sample_rate_hz)]
     cache = Path(config.cache_dir) / "features"
@@ -126,7 +126,7 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
 def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int):
     import math
 
-    from training.models import build_model
+    from kws.training.models import build_model
 
     n_classes = len(config.labels)
     per_class = config.examples_per_class or math.ceil(n_train / n_classes)
@@ -170,7 +170,7 @@ def ablation(config: TrainConfig, data: Featurised, frontend: FrontendConfig, lo
 def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = False, resume: bool = False,
                  log: Callable[[str], None] = print) -> dict:
     """Train, quantise, evaluate and write the run folder. Returns the metrics dict."""
-    from training.report import finish_run
+    from kws.training.report import finish_run
 
     run_dir = Path(run_dir)
     frontend = FrontendConfig()

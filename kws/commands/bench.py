@@ -10,7 +10,7 @@ from kws.errors import DataError
 
 
 def default_speech_commands() -> Path:
-    from datasets.paths import data_root
+    from kws.datasets.paths import data_root
 
     return data_root() / "speech_commands_v0.02_test"
 
@@ -59,9 +59,9 @@ def bench_data(args: argparse.Namespace) -> int:
     import tempfile
     import time
 
-    from datasets.folders import load_label_folders
-    from training.augment import AugmentConfig
-    from training.features import featurise, jobs_for
+    from kws.datasets.folders import load_label_folders
+    from kws.training.augment import AugmentConfig
+    from kws.training.features import featurise, jobs_for
 
     folder = Path(args.data) if args.data else default_speech_commands()
     started = time.perf_counter()

@@ -9,8 +9,8 @@ from kws.errors import DataError
 
 
 def _load_records(sources: list[str]):
-    from datasets.folders import load_label_folders
-    from datasets.manifest import read_manifest
+    from kws.datasets.folders import load_label_folders
+    from kws.datasets.manifest import read_manifest
 
     records, bad = [], []
     for source in sources:
@@ -27,7 +27,7 @@ def _load_records(sources: list[str]):
 
 
 def summary(args: argparse.Namespace) -> int:
-    from datasets.summary import plot_class_balance, summarise
+    from kws.datasets.summary import plot_class_balance, summarise
 
     records, bad = _load_records(args.sources)
     result = summarise(records)

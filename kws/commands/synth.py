@@ -7,7 +7,7 @@ Examples::
     kws synth --words yes --per-word 20 --engines espeak,flite --jobs 2 --out synth/
 
 Clips land in ``OUT/<label>/<hash>.wav`` (1 s, 16 kHz, int16) with
-``OUT/manifest.jsonl``; see :mod:`datasets.synth` for what is done to each clip.
+``OUT/manifest.jsonl``; see :mod:`kws.datasets.synth` for what is done to each clip.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from kws.errors import DataError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` subcommand to the ``kws`` parser."""
-    from datasets.synth import ENGINE_NAMES
+    from kws.datasets.synth import ENGINE_NAMES
 
     parser = subparsers.add_parser(
         "synth",
@@ -65,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``kws synth``; returns the exit code."""
-    from datasets.synth import SynthWarning, run_synthesis
-    from datasets.words import KEYWORDS, UNKNOWN_LABEL, unknown_words
+    from kws.datasets.synth import SynthWarning, run_synthesis
+    from kws.datasets.words import KEYWORDS, UNKNOWN_LABEL, unknown_words
 
     if args.per_word < 0 or args.unknown < 0:
         raise DataError("--per-word and --unknown must be >= 0")

@@ -12,8 +12,8 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
     try:
-        from training.config import TrainConfig, load_train_config
-        from training.train import run_training
+        from kws.training.config import TrainConfig, load_train_config
+        from kws.training.train import run_training
     except ImportError as exc:
         raise KwsError(f"training needs TensorFlow: pip install -e '.[train]' ({exc})") from exc
     import dataclasses

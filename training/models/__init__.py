@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from kws.errors import ConfigError
-from training.models import ds_cnn, tc_resnet, tiny_conv
+from kws.training.models import ds_cnn, tc_resnet, tiny_conv
 
 #: Architecture name -> builder ``build(input_shape=(49, 10), n_classes=12, **params) -> keras.Model``.
 MODELS: dict[str, Callable[..., keras.Model]] = {
@@ -79,7 +79,7 @@ def count_int8_weight_bytes(model: keras.Model) -> int:
 
     Every convolution / dense layer gets a bias in the int8 model (its own, or
     the folded BatchNorm shift). Quantization parameters and the flatbuffer
-    overhead are not included; :func:`training.quantize.tflite_weight_bytes`
+    overhead are not included; :func:`kws.training.quantize.tflite_weight_bytes`
     measures a converted model.
     """
     return sum(k + 4 * n for k, n in (_layer_sizes(layer) for layer in _weight_layers(model)))

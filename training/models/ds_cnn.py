@@ -13,7 +13,7 @@ AVERAGE_POOL_2D, FULLY_CONNECTED and SOFTMAX. The global pooling is an
 converts to MEAN).
 
 Parameter counts (49x10 input, 12 classes, after BatchNorm folding) and int8
-weight bytes (int8 kernels + int32 biases, :func:`training.models.count_int8_weight_bytes`):
+weight bytes (int8 kernels + int32 biases, :func:`kws.training.models.count_int8_weight_bytes`):
 
 =====  ==========  =================  ===================================
 width  parameters  int8 weight bytes  note

@@ -1,0 +1,102 @@
+/* The one C mirror of kws/fixedpoint.py: rounding, saturation, TFLite int8 multipliers.
+ * Every generated kws file uses these and nothing else for rounding, so C rounds like Python.
+ * C99, no floating point, no undefined behaviour for the documented input ranges. */
+#ifndef KWS_FIXEDPOINT_H
+#define KWS_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define KWS_INLINE static inline __attribute__((always_inline))
+#else
+#define KWS_INLINE static inline
+#endif
+
+#define KWS_INT8_MIN (-128)
+#define KWS_INT8_MAX 127
+#define KWS_INT16_MIN (-32768)
+#define KWS_INT16_MAX 32767
+
+/* Arithmetic right shift of a signed value (floor division by 2**shift). Written with a
+ * division-free formula so it is defined for negative values on every C99 compiler. */
+KWS_INLINE int64_t kws_asr64(int64_t x, int shift) {
+    return x >= 0 ? (int64_t)((uint64_t)x >> shift) : (int64_t)~(~(uint64_t)x >> shift);
+}
+KWS_INLINE int32_t kws_asr32(int32_t x, int shift) {
+    return x >= 0 ? (int32_t)((uint32_t)x >> shift) : (int32_t)~(~(uint32_t)x >> shift);
+}
+
+/* round(x / 2**shift), ties toward +infinity: (x + 2**(shift-1)) >> shift. shift >= 0.
+ * Mirrors kws.fixedpoint.round_shift_right. */
+KWS_INLINE int64_t kws_round_shift_right64(int64_t x, int shift) {
+    return shift == 0 ? x : kws_asr64(x + ((int64_t)1 << (shift - 1)), shift);
+}
+KWS_INLINE int32_t kws_round_shift_right32(int32_t x, int shift) {
+    return shift == 0 ? x : kws_asr32(x + ((int32_t)1 << (shift - 1)), shift);
+}
+
+/* Multiply by 2**left_shift: exact left shift if >= 0, else rounding right shift
+ * (kws.fixedpoint.shift_by). The left shift is done on the unsigned image (no UB). */
+KWS_INLINE int64_t kws_shift_by64(int64_t x, int left_shift) {
+    return left_shift >= 0 ? (int64_t)((uint64_t)x << left_shift) : kws_round_shift_right64(x, -left_shift);
+}
+
+KWS_INLINE int8_t kws_sat8(int32_t x) {
+    return (int8_t)(x < KWS_INT8_MIN ? KWS_INT8_MIN : (x > KWS_INT8_MAX ? KWS_INT8_MAX : x));
+}
+KWS_INLINE int16_t kws_sat16(int64_t x) {
+    return (int16_t)(x < KWS_INT16_MIN ? KWS_INT16_MIN : (x > KWS_INT16_MAX ? KWS_INT16_MAX : x));
+}
+KWS_INLINE int32_t kws_clamp32(int32_t x, int32_t lo, int32_t hi) {
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Number of bits needed for a non-negative value (0 -> 0): kws.fixedpoint.bit_length. */
+KWS_INLINE int kws_bit_length64(uint64_t v) {
+#if defined(__GNUC__)
+    return v ? 64 - __builtin_clzll(v) : 0;
+#else
+    int n = 0;
+    while (v) { v >>= 1; ++n; }
+    return n;
+#endif
+}
+KWS_INLINE int kws_bit_length32(uint32_t v) {
+#if defined(__GNUC__)
+    return v ? 32 - __builtin_clz(v) : 0;
+#else
+    return kws_bit_length64(v);
+#endif
+}
+
+/* ---- TFLite int8 arithmetic (gemmlowp semantics, as the TFLite Micro reference kernels) ---- */
+
+/* SaturatingRoundingDoublingHighMul: high 32 bits of 2*a*b, rounded, saturating the one
+ * overflow case a == b == INT32_MIN. */
+KWS_INLINE int32_t kws_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    int64_t num = ab + nudge;
+    /* C division truncates toward zero: that is what gemmlowp does here */
+    return (int32_t)(num / ((int64_t)1 << 31));
+}
+
+/* RoundingDivideByPOT: x / 2**exponent rounded half away from zero, 0 <= exponent <= 31. */
+KWS_INLINE int32_t kws_rounding_divide_by_pot(int32_t x, int exponent) {
+    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return kws_asr32(x, exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier: x * q31 * 2**(shift - 31) with TFLite's double rounding.
+ * shift > 0 is a left shift applied before the high multiply (kws.fixedpoint). */
+KWS_INLINE int32_t kws_multiply_by_quantized_multiplier(int32_t x, int32_t q31, int shift) {
+    int left = shift > 0 ? shift : 0;
+    int right = shift > 0 ? 0 : -shift;
+    return kws_rounding_divide_by_pot(
+        kws_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), q31), right);
+}
+
+#endif /* KWS_FIXEDPOINT_H */
