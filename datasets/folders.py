@@ -56,11 +56,9 @@ import numpy as np
 
 from kws.datasets.manifest import SOURCE_REAL, ClipRecord
 from kws.datasets.speech_commands import BACKGROUND_NOISE_FOLDER, parse_nohash_name
-from kws.audio import list_audio_files, read_audio, wav_truncation
+from kws.audio import list_audio_files
+from kws.clips import SILENT_PEAK_LSB, BadFile, decode_files, error_reason, header_problem, read_clip
 from kws.errors import AudioError, ConfigError, DataError
-
-#: A file whose int16 samples all have ``|x| <=`` this many LSB is silent.
-SILENT_PEAK_LSB = 2
 
 CHECK_NONE = "none"
 CHECK_HEADER = "header"
@@ -69,13 +67,6 @@ CHECKS = (CHECK_NONE, CHECK_HEADER, CHECK_DECODE)
 
 #: Folder names skipped when no ``labels`` are given.
 DEFAULT_EXCLUDE = (BACKGROUND_NOISE_FOLDER,)
-
-
-class BadFile(NamedTuple):
-    """A file that was skipped, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,64 +147,6 @@ def _spoken_text(stem: str, folder_name: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def header_problem(path: str | os.PathLike) -> str | None:
-    """Why the file's header is unusable, or ``None`` when it looks fine (no decoding)."""
-    import soundfile as sf
-
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            return "file is empty (0 bytes)"
-        info = sf.info(str(path))
-    except (OSError, RuntimeError, ValueError, sf.LibsndfileError) as exc:
-        return f"not a readable audio file ({exc})"
-    if info.frames <= 0:
-        return "contains no audio samples"
-    if info.samplerate <= 0 or info.channels <= 0:
-        return f"bad header (sample rate {info.samplerate} Hz, {info.channels} channels)"
-    if path.suffix.lower() == ".wav":
-        return wav_truncation(path)
-    return None
-
-
-def read_clip(
-    path: str | os.PathLike, *, sample_rate: int = 16000, silent_peak_lsb: int = SILENT_PEAK_LSB
-) -> np.ndarray:
-    """Read a clip as int16 PCM, rejecting digital silence.
-
-    Parameters
-    ----------
-    path : path to a WAV, FLAC or OGG file
-    sample_rate : int
-        Target rate in Hz (resampled if the file differs).
-    silent_peak_lsb : int
-        The clip is silent when every sample has ``|x| <= silent_peak_lsb``.
-
-    Returns
-    -------
-    np.ndarray [shape=(n,), int16]
-
-    Raises
-    ------
-    AudioError
-        unreadable, empty, truncated, NaN/inf, or silent; the message names the file.
-    """
-    pcm = read_audio(path, sample_rate)
-    if Path(path).suffix.lower() == ".wav":
-        problem = wav_truncation(path)
-        if problem is not None:
-            raise AudioError(f"{path}: {problem}")
-    peak = int(np.max(np.abs(pcm.astype(np.int32))))
-    if peak <= silent_peak_lsb:
-        raise AudioError(f"{path}: silent (peak |x| = {peak} LSB <= {silent_peak_lsb} LSB)")
-    return pcm
-
-
-def _reason(exc: AudioError, path: Path) -> str:
-    """An AudioError message without the leading ``<path>: ``."""
-    return str(exc).removeprefix(f"{path}: ")
-
-
 def _file_problem(path: Path, check: str, sample_rate: int, silent_peak_lsb: int) -> str | None:
     if check == CHECK_NONE:
         return None
@@ -222,7 +155,7 @@ def _file_problem(path: Path, check: str, sample_rate: int, silent_peak_lsb: int
     try:
         read_clip(path, sample_rate=sample_rate, silent_peak_lsb=silent_peak_lsb)
     except AudioError as exc:
-        return _reason(exc, path)
+        return error_reason(exc, path)
     return None
 
 
@@ -360,16 +293,9 @@ def decode_records(
         and ``BadFile(path, reason)`` for the others (unreadable, truncated,
         NaN/inf, silent).
     """
-    kept, pcm, bad = [], [], []
-    for record in records:
-        try:
-            audio = read_clip(record.path, sample_rate=sample_rate, silent_peak_lsb=silent_peak_lsb)
-        except AudioError as exc:
-            bad.append(BadFile(record.path, _reason(exc, Path(record.path))))
-            continue
-        kept.append(record)
-        pcm.append(audio)
-    return DecodedClips(records=kept, pcm=pcm, bad_files=bad)
+    records = list(records)
+    decoded = decode_files([r.path for r in records], sample_rate=sample_rate, silent_peak_lsb=silent_peak_lsb)
+    return DecodedClips(records=[records[i] for i in decoded.kept], pcm=decoded.pcm, bad_files=decoded.bad_files)
 
 
 # --------------------------------------------------------------------------- #

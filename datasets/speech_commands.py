@@ -44,6 +44,7 @@ from typing import Iterable
 
 from kws.datasets.manifest import SOURCE_REAL, ClipRecord
 from kws.audio import AUDIO_EXTENSIONS
+from kws.clips import BACKGROUND_NOISE_FOLDER
 from kws.errors import DataError
 from kws.fileio import atomic_dir, write_text_atomic
 
@@ -53,7 +54,6 @@ from kws.fileio import atomic_dir, write_text_atomic
 
 SILENCE_LABEL = "_silence_"
 UNKNOWN_LABEL = "_unknown_"
-BACKGROUND_NOISE_FOLDER = "_background_noise_"
 
 #: The ten command words of the 12-class task, in the TensorFlow tutorial's order.
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")

@@ -20,6 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kws.audio import list_audio_files
+from kws.clips import decode_files, label_folders, labelled_files
 from kws.errors import DataError
 from kws.fileio import atomic_path, write_json_atomic
 from kws.frontend import compute_features_many
@@ -184,14 +186,6 @@ def evaluate_clips(model: KwsModel, clips: Sequence[np.ndarray], labels: Sequenc
                       model=model.source)
 
 
-def label_folders(root: Path) -> list[str]:
-    """Names of the label sub-folders of ``root`` that ``load_label_folders`` would consider."""
-    from kws.datasets.folders import DEFAULT_EXCLUDE
-
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.name not in DEFAULT_EXCLUDE)
-
-
 def spread(items: Sequence[Any], limit: int | None) -> list[Any]:
     """At most ``limit`` items, evenly spread over the sequence (all of them for ``None``)."""
     items = list(items)
@@ -221,9 +215,6 @@ def evaluate_folder(model: KwsModel, root: str | os.PathLike, *, limit: int | No
     DataError
         ``root`` missing, or no folder with audio carries a model label.
     """
-    from kws.datasets.folders import decode_records, load_label_folders
-    from kws.audio import list_audio_files
-
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: folder not found")
@@ -237,11 +228,10 @@ def evaluate_folder(model: KwsModel, root: str | os.PathLike, *, limit: int | No
     if not known:
         raise DataError(f"{root}: no label folder with audio matches the model's labels {list(model.labels)}"
                         + (f" (found {sorted(unknown)})" if unknown else ""))
-    loaded = load_label_folders(root, labels=known, check="none", sample_rate=model.frontend.sample_rate_hz)
-    records = spread(loaded.records, limit)
-    decoded = decode_records(records, sample_rate=model.frontend.sample_rate_hz)
-    result = evaluate_clips(model, decoded.pcm, [r.label for r in decoded.records])
-    result.bad_files = [{"path": bad.path, "reason": bad.reason} for bad in [*loaded.bad_files, *decoded.bad_files]]
+    files = spread(labelled_files(root, known), limit)
+    decoded = decode_files([path for path, _ in files], sample_rate=model.frontend.sample_rate_hz)
+    result = evaluate_clips(model, decoded.pcm, [files[i][1] for i in decoded.kept])
+    result.bad_files = [{"path": bad.path, "reason": bad.reason} for bad in decoded.bad_files]
     result.unknown_labels = unknown
     return result
 
