@@ -1,0 +1,57 @@
+/* kws: keyword spotting on a microcontroller. The API a firmware calls.
+ *
+ *   static kws_context ctx;
+ *   kws_init(&ctx);
+ *   for each block of int16 PCM from the microphone (any length):
+ *       int32_t ran = kws_process(&ctx, block, n);   // front end every hop, model every
+ *       if (ran > 0) use kws_best_label(&ctx), kws_scores(&ctx)   // KWS_INFERENCE_PERIOD_FRAMES
+ *
+ * Everything is static or in the caller's kws_context: no malloc, no floating point.
+ * Every function checks its arguments and returns a KWS_ERR_* code (negative) on misuse. */
+#ifndef KWS_H
+#define KWS_H
+
+#include <stdint.h>
+
+#include "kws_config.h"
+#include "kws_frontend.h"
+#include "kws_model.h"
+#include "kws_status.h"
+
+typedef struct {
+    kws_frontend_state frontend;
+    /* the latest KWS_FRAMES_PER_CLIP feature frames, oldest first: the model's input window */
+    int8_t features[KWS_FRAMES_PER_CLIP * KWS_N_MFCC];
+    int32_t frames_seen;              /* feature frames produced since the last reset */
+    int32_t frames_until_inference;   /* hops left before the next model run */
+    int32_t inferences;               /* model runs since the last reset */
+    int8_t scores[KWS_N_CLASSES];     /* int8 scores of the latest model run */
+    int32_t best;                     /* index of the top score of the latest run, -1 before any */
+    uint32_t magic;                   /* set by kws_init: catches an uninitialised context */
+} kws_context;
+
+/* Prepare a context (any memory, e.g. static). KWS_OK or KWS_ERR_NULL. */
+int kws_init(kws_context *ctx);
+
+/* Forget all audio: the next sample starts a new stream. */
+int kws_reset(kws_context *ctx);
+
+/* Feed n samples of 16 kHz int16 PCM (n >= 0, any length). Runs the front end on every
+ * completed hop and the model every KWS_INFERENCE_PERIOD_FRAMES frames once a full window of
+ * KWS_FRAMES_PER_CLIP frames is there. Returns the number of model runs in this call (>= 0) or
+ * a negative KWS_ERR_*. */
+int32_t kws_process(kws_context *ctx, const int16_t *pcm, int32_t n);
+
+/* int8 scores of the latest model run ([KWS_N_CLASSES]); NULL for a NULL context. */
+const int8_t *kws_scores(const kws_context *ctx);
+
+/* Index of the best label of the latest run, -1 before the first run, or a KWS_ERR_*. */
+int32_t kws_best_label(const kws_context *ctx);
+
+/* Name of label `index` ("yes", "_silence_", ...), or NULL when out of range. */
+const char *kws_label_name(int32_t index);
+
+/* Feature frames produced since the last reset (the frame index of the next frame). */
+int32_t kws_frames_seen(const kws_context *ctx);
+
+#endif /* KWS_H */
