@@ -108,7 +108,9 @@ def quantize_multiplier(scale: float) -> tuple[int, int]:
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
     mantissa, exponent = math.frexp(scale)
-    q = round(mantissa * (1 << 31))
+    # TfLiteRound (std::round) rounds halves away from zero; Python's round() would round them
+    # to even. mantissa * 2**31 has at most 22 fraction bits, so adding 0.5 is exact.
+    q = math.floor(mantissa * (1 << 31) + 0.5)
     if q == 1 << 31:
         q //= 2
         exponent += 1

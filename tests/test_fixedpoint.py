@@ -71,3 +71,10 @@ def test_multiply_by_quantized_multiplier_matches_tflite_semantics():
         got = fx.multiply_by_quantized_multiplier(xs, q, shift).tolist()
         assert got == [_tflite_mbqm(int(x), q, shift) for x in xs]
         assert np.allclose(got, xs * scale, atol=1.0)
+
+
+def test_quantize_multiplier_rounds_halves_away_from_zero_like_tflite():
+    # mantissa * 2**31 == 2**30 + 0.5 exactly: TFLite's std::round gives 2**30 + 1 (round() would give 2**30)
+    scale = (2**30 + 0.5) / 2**31
+    assert fx.quantize_multiplier(scale) == (2**30 + 1, 0)
+    assert fx.quantize_multiplier((2**30 + 1.5) / 2**31) == (2**30 + 2, 0)

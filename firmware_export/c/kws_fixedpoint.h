@@ -99,4 +99,73 @@ KWS_INLINE int32_t kws_multiply_by_quantized_multiplier(int32_t x, int32_t q31, 
         kws_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), q31), right);
 }
 
+/* MultiplyByQuantizedMultiplierGreaterThanOne: x * 2**left_shift, then the rounding high multiply
+ * (left_shift >= 0; the caller keeps x * 2**left_shift inside int32). */
+KWS_INLINE int32_t kws_multiply_by_quantized_multiplier_gt_one(int32_t x, int32_t q31, int left_shift) {
+    return kws_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), q31);
+}
+
+/* ---- gemmlowp fixed-point functions used by the int8 softmax (raw int32 values) ---- */
+
+/* SaturatingRoundingMultiplyByPOT with a positive exponent: x * 2**exponent, saturated. 0 < exponent < 31. */
+KWS_INLINE int32_t kws_saturating_left_shift(int32_t x, int exponent) {
+    const int32_t threshold = (int32_t)(((int32_t)1 << (31 - exponent)) - 1);
+    if (x > threshold) return INT32_MAX;
+    if (x < -threshold) return INT32_MIN;
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+/* RoundingHalfSum: (a + b) / 2 rounded half away from zero, computed in 64 bits. */
+KWS_INLINE int32_t kws_rounding_half_sum(int32_t a, int32_t b) {
+    int64_t sum = (int64_t)a + (int64_t)b;
+    return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out (Taylor series around -1/8, gemmlowp constants). */
+KWS_INLINE int32_t kws_exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) in Q0.31 */
+    const int32_t constant_1_over_3 = 715827883;
+    int32_t x = a + ((int32_t)1 << 28);  /* a + 1/8 */
+    int32_t x2 = kws_sat_rounding_doubling_high_mul(x, x);
+    int32_t x3 = kws_sat_rounding_doubling_high_mul(x2, x);
+    int32_t x4 = kws_sat_rounding_doubling_high_mul(x2, x2);
+    int32_t x4_over_4 = kws_rounding_divide_by_pot(x4, 2);
+    int32_t poly = kws_rounding_divide_by_pot(
+        kws_sat_rounding_doubling_high_mul(x4_over_4 + x3, constant_1_over_3) + x2, 1);
+    return constant_term + kws_sat_rounding_doubling_high_mul(constant_term, x + poly);
+}
+
+/* exp(a) for a <= 0: a in Q5.26 (5 integer bits, as the int8 softmax uses), result in Q0.31. */
+KWS_INLINE int32_t kws_exp_on_negative_values_q5_26(int32_t a) {
+    static const int32_t multipliers[7] = {  /* exp(-2**k) in Q0.31 for k = -2 .. 4 */
+        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t one_quarter = (int32_t)1 << 24;
+    const int32_t a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter;
+    int32_t result = kws_exp_on_interval_between_negative_one_quarter_and_0_excl(
+        kws_saturating_left_shift(a_mod_quarter_minus_one_quarter, 5));
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    int k;
+    for (k = 0; k < 7; ++k) {
+        if (remainder & ((int32_t)1 << (24 + k))) {
+            result = kws_sat_rounding_doubling_high_mul(result, multipliers[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1): a in Q0.31, result in Q0.31 (Newton-Raphson, 3 steps, gemmlowp). */
+KWS_INLINE int32_t kws_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
+    const int32_t half_denominator = kws_rounding_half_sum(a, INT32_MAX);
+    const int32_t constant_48_over_17 = 1515870810;     /* Q2.29 */
+    const int32_t constant_neg_32_over_17 = -1010580540; /* Q2.29 */
+    int32_t x = constant_48_over_17 + kws_sat_rounding_doubling_high_mul(half_denominator, constant_neg_32_over_17);
+    int i;
+    for (i = 0; i < 3; ++i) {
+        int32_t half_denominator_times_x = kws_sat_rounding_doubling_high_mul(half_denominator, x);
+        int32_t one_minus = ((int32_t)1 << 29) - half_denominator_times_x;
+        x = x + kws_saturating_left_shift(kws_sat_rounding_doubling_high_mul(x, one_minus), 2);
+    }
+    return kws_saturating_left_shift(x, 1);
+}
+
 #endif /* KWS_FIXEDPOINT_H */

@@ -1,0 +1,87 @@
+/* int8 neural-network kernels with the exact arithmetic of the TFLite (Micro) reference kernels.
+ * Tensors are NHWC int8 with batch 1; every (multiplier, shift) was computed at export time
+ * (kws.firmware_export.model_c), so no kernel uses floating point. C99, no allocation.
+ * On a core with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33...) the convolution,
+ * depthwise and fully-connected inner loops use the 2 x int16 SIMD instructions; the sums are
+ * the same int32 values, so both paths give identical outputs. */
+#ifndef KWS_KERNELS_H
+#define KWS_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CONV_2D and DEPTHWISE_CONV_2D. */
+typedef struct {
+    int32_t in_h, in_w, in_c;          /* input [in_h][in_w][in_c] */
+    int32_t out_h, out_w, out_c;       /* output [out_h][out_w][out_c] */
+    int32_t k_h, k_w;                  /* kernel size */
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;              /* top / left padding (TFLite ComputePadding) */
+    int32_t depth_multiplier;          /* depthwise: out_c = in_c * depth_multiplier; conv: 1 */
+    int32_t input_offset;              /* -input zero point */
+    int32_t output_offset;             /* output zero point */
+    int32_t act_min, act_max;          /* fused activation clamp, int8 domain */
+    const int8_t *filter;              /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
+    const int32_t *bias;               /* [out_c] or NULL */
+    const int32_t *multiplier;         /* [out_c] Q31 per-channel multipliers */
+    const int32_t *shift;              /* [out_c] per-channel shifts (> 0: left) */
+} kws_conv_params_t;
+
+/* FULLY_CONNECTED: output[b][u] from input[b][depth] and weights[u][depth]. */
+typedef struct {
+    int32_t batches, depth, units;
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+    const int8_t *weights;             /* [units][depth] */
+    const int32_t *bias;               /* [units] or NULL */
+    const int32_t *multiplier;         /* [units] (the same value repeated for per-tensor weights) */
+    const int32_t *shift;              /* [units] */
+} kws_fc_params_t;
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point). */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} kws_pool_params_t;
+
+/* ADD of two int8 tensors of the same shape (TFLite: left shift 20, two input rescales, one output rescale). */
+typedef struct {
+    int32_t size;
+    int32_t input1_offset, input2_offset;   /* -zero points */
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} kws_add_params_t;
+
+/* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128) over the last axis. */
+typedef struct {
+    int32_t rows, depth;
+    int32_t input_multiplier;    /* beta * input scale * 2**26 as Q31 multiplier ... */
+    int32_t input_left_shift;    /* ... and its left shift (>= 0) */
+    int32_t diff_min;            /* differences below this give exp = 0 */
+} kws_softmax_params_t;
+
+void kws_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+void kws_depthwise_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+void kws_fully_connected_s8(const kws_fc_params_t *params, const int8_t *input, int8_t *output);
+void kws_avg_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
+void kws_max_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
+void kws_add_s8(const kws_add_params_t *params, const int8_t *input1, const int8_t *input2, int8_t *output);
+void kws_softmax_s8(const kws_softmax_params_t *params, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KWS_KERNELS_H */
