@@ -159,6 +159,9 @@ int32_t kws_frontend_features_batch(const int16_t *pcm, int32_t n, int8_t *out_f
 /* Number of complete frames in n samples (0 if n < KWS_WINDOW_SAMPLES). */
 int32_t kws_frontend_n_frames(int32_t n);
 
+/* The front-end hash of FrontendConfig.config_hash(), as a string (lets a loader check a build). */
+extern const char kws_frontend_config_hash[];
+
 #endif /* KWS_FRONTEND_H */
 """
 
@@ -172,6 +175,8 @@ _SOURCE = r"""/* Fixed-point MFCC front end {hash}: the C twin of kws/frontend/p
 #if {config_check}
 #error "kws_config.h does not match kws_frontend.c (front end {hash}): regenerate both with kws export"
 #endif
+
+const char kws_frontend_config_hash[] = "{hash}";
 
 {tables}
 #define KWS_FE_M KWS_FFT_HALF /* points of the complex FFT */
