@@ -24,3 +24,7 @@ class ModelError(KwsError):
 
 class DataError(KwsError):
     """A dataset folder or manifest that cannot be used."""
+
+
+class BuildError(KwsError):
+    """A C build that cannot run (compiler missing) or fails (the message holds its output)."""

@@ -78,7 +78,8 @@ def isqrt_floor(x) -> np.ndarray:
 
     Starts from ``2**ceil(bits/2)`` (always above the root) and iterates
     ``r = (r + x // r) // 2`` while it decreases, which converges to the floor
-    of the square root. The C version uses a bitwise algorithm; both compute
+    of the square root. The C version (``kws_isqrt64``) normalises, seeds, takes Newton steps with
+    32-bit divisions and corrects once; both compute
     the same mathematically defined value.
     """
     v = as_int64(x)

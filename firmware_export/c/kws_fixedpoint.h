@@ -69,6 +69,46 @@ KWS_INLINE int kws_bit_length32(uint32_t v) {
 #endif
 }
 
+/* Multiply by 2**left_shift on 32 bits: exact left shift if >= 0, else rounding right shift.
+ * The caller keeps the result inside int32 (kws.fixedpoint.shift_by). */
+KWS_INLINE int32_t kws_shift_by32(int32_t x, int left_shift) {
+    return left_shift >= 0 ? (int32_t)((uint32_t)x << left_shift) : kws_round_shift_right32(x, -left_shift);
+}
+
+/* Exact floor(sqrt(v)) for every uint32 (kws.fixedpoint.isqrt_floor). No bit-by-bit loop:
+ * an even left shift puts the top bit at 30 or 31, a tangent line of sqrt seeds three integer
+ * Newton steps (32-bit divisions; each step leaves y >= floor(sqrt(x))), and a downward
+ * correction makes the result exact (it runs at most once or twice). */
+KWS_INLINE uint32_t kws_isqrt32(uint32_t v) {
+    if (v == 0) return 0;
+    int half = (32 - kws_bit_length32(v)) >> 1;
+    uint32_t x = v << (2 * half);                       /* in [2**30, 2**32) */
+    uint32_t y = 24578u + (((x >> 16) * 43691u) >> 16);  /* 2**16 * (0.375 + t / 1.5), t = x / 2**32 */
+    y = (y + x / y) >> 1;
+    y = (y + x / y) >> 1;
+    y = (y + x / y) >> 1;
+    while ((uint64_t)y * y > x) --y;
+    return y >> half;
+}
+
+/* Exact floor(sqrt(v)) for every uint64 (result < 2**32), without 64-bit division: the root of
+ * the high 32 bits of the normalised value, then one "Karatsuba square root" step in base 2**16
+ * (P. Zimmermann, 1999) with a 32-bit division and a single correction. */
+KWS_INLINE uint32_t kws_isqrt64(uint64_t v) {
+    if ((v >> 32) == 0) return kws_isqrt32((uint32_t)v);
+    int half = (64 - kws_bit_length64(v)) >> 1;
+    uint64_t x = v << (2 * half);                       /* in [2**62, 2**64) */
+    uint32_t hi = (uint32_t)(x >> 32), lo = (uint32_t)x;
+    uint32_t s1 = kws_isqrt32(hi);                      /* in [2**15, 2**16) */
+    uint32_t r1 = hi - s1 * s1;                         /* 0 <= r1 <= 2 * s1 < 2**17 */
+    uint32_t a1 = lo >> 16, a0 = lo & 0xFFFFu;
+    uint32_t q = ((r1 << 15) | (a1 >> 1)) / s1;         /* floor((r1 * 2**16 + a1) / (2 * s1)) <= 2**16 */
+    uint64_t u = (((uint64_t)r1 << 16) | a1) - (uint64_t)2u * s1 * q;  /* < 2 * s1 */
+    uint64_t s = ((uint64_t)s1 << 16) + q;
+    if ((u << 16 | a0) < (uint64_t)q * q) --s;          /* remainder would be negative */
+    return (uint32_t)(s >> half);
+}
+
 /* ---- TFLite int8 arithmetic (gemmlowp semantics, as the TFLite Micro reference kernels) ---- */
 
 /* SaturatingRoundingDoublingHighMul: high 32 bits of 2*a*b, rounded, saturating the one

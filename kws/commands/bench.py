@@ -17,8 +17,8 @@ def default_speech_commands() -> Path:
 
 def bench_frontend(args: argparse.Namespace) -> int:
     from kws.frontend import compute_features_many
-    from kws.frontend.fidelity import (librosa_mfcc, load_clips, measure_fidelity, one_core, scale_to_dbfs,
-                                       time_per_clip_s)
+    from kws.frontend.fidelity import (librosa_mfcc, load_clips, measure_fidelity, native_frontend, one_core,
+                                       scale_to_dbfs, time_per_clip_s)
 
     config = FrontendConfig()
     folder = Path(args.data) if args.data else default_speech_commands()
@@ -38,11 +38,19 @@ def bench_frontend(args: argparse.Namespace) -> int:
     print(f"  int8 feature SNR {normal.feature_snr_db:6.2f} dB   at -40 dBFS {quiet.feature_snr_db:6.2f} dB")
 
     audio_s = sum(c.size for c in clips) / config.sample_rate_hz / len(clips)
+    native, why_not = native_frontend(config)  # built (or found in the cache) outside the timing
     with one_core() as pinning:
         print(pinning)
         ours_s = time_per_clip_s(lambda cs: compute_features_many(cs, config), clips)
         print(f"speed: integer batch path {ours_s * 1e3:.3f} ms per {audio_s:.2f} s clip = "
               f"{audio_s / ours_s:.0f}x real time on one core")
+        native_s = None
+        if native is not None:
+            native_s = time_per_clip_s(native.features_many, clips)
+            print(f"        native C front end (gcc -O2) {native_s * 1e3:.3f} ms per clip = "
+                  f"{audio_s / native_s:.0f}x real time; native / numpy speed ratio {ours_s / native_s:.2f}")
+        else:
+            print(f"        native C front end not available: {why_not}")
         try:
             import librosa  # noqa: F401
         except ImportError:
@@ -51,7 +59,8 @@ def bench_frontend(args: argparse.Namespace) -> int:
         librosa_mfcc(clips[0], config)  # warm up numba / caches outside the timing
         theirs_s = time_per_clip_s(lambda cs: [librosa_mfcc(c, config) for c in cs], clips)
     print(f"        librosa.feature.mfcc {theirs_s * 1e3:.3f} ms per clip = {audio_s / theirs_s:.0f}x real time; "
-          f"kws / librosa speed ratio {theirs_s / ours_s:.2f}")
+          f"kws / librosa speed ratio {theirs_s / ours_s:.2f}"
+          + (f"; native / librosa speed ratio {theirs_s / native_s:.2f}" if native_s else ""))
     return 0
 
 

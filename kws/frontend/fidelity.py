@@ -106,3 +106,14 @@ def load_clips(folder: Path, limit: int | None, config: FrontendConfig) -> tuple
         except AudioError as exc:
             bad.append(str(exc))
     return clips, bad
+
+
+def native_frontend(config: FrontendConfig):
+    """``(NativeFrontend, None)``, or ``(None, reason)`` when the C fast path cannot be built here."""
+    from kws.errors import KwsError
+    from kws.frontend.native import NativeFrontend
+
+    try:
+        return NativeFrontend(config), None
+    except KwsError as exc:
+        return None, str(exc).splitlines()[0]

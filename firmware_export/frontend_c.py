@@ -1,0 +1,405 @@
+"""Emit the fixed-point MFCC front end as C99 (``kws_frontend.h`` / ``kws_frontend.c``).
+
+The generated C reproduces :mod:`kws.frontend.pipeline` bit for bit. Every table comes from
+:func:`kws.frontend.tables.tables` through :func:`cgen.c_array`; every size and shift is a
+``KWS_*`` macro of :func:`frontend_constants`, which the integrator writes into
+``kws_config.h`` with :func:`cgen.define_block`. The C file checks, at compile time, that the
+``kws_config.h`` it is built with describes the same front end as its tables.
+
+Integer widths on the device path (the bounds are enforced by ``validate_frontend``):
+
+- windowed frame: int16 sample * Q15 window < 2**30, then shifted so the peak has
+  ``block_norm_bits`` bits: |x| <= 2**block_norm_bits;
+- FFT data int32 (|Z| <= 2**28.5 plus rounding), products int64, one rounding per product;
+- |2 X[k]| <= 2**30 (int32), energy re**2 + im**2 < 2**61 (uint64), magnitude exact
+  ``floor(sqrt)`` (``kws_isqrt64``, no 64-bit division);
+- mel energies and the log floor int64, log2 in Q16 (int32), DCT accumulator int64.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from kws.config import FrontendConfig
+from kws.errors import ConfigError
+from kws.firmware_export.cgen import c_array
+from kws.frontend.fft import TWIDDLE_FRAC_BITS
+from kws.frontend.tables import (LOG2_FRAC_BITS, LOG2_MANTISSA_BITS, LOG2_TABLE_BITS, FrontendTables,
+                                 tables)
+
+# Constants the C file checks against kws_config.h (the others are only used through macros).
+_CHECKED = ("KWS_SAMPLE_RATE_HZ", "KWS_WINDOW_SAMPLES", "KWS_HOP_SAMPLES", "KWS_FFT_SIZE", "KWS_N_MEL",
+            "KWS_N_MFCC", "KWS_FIRST_BIN", "KWS_N_BINS_USED", "KWS_MEL_N_WEIGHTS", "KWS_BLOCK_NORM_BITS",
+            "KWS_MEL_SCALE_LOG2", "KWS_MFCC_SHIFT", "KWS_LOG_FLOOR_LOG2", "KWS_MFCC_FRAC_BITS",
+            "KWS_FEATURE_SHIFT_BITS", "KWS_FEATURE_ZERO_POINT")
+
+
+def frontend_constants(config: FrontendConfig) -> dict[str, int]:
+    """Every front-end constant as ``KWS_*`` macro values for ``kws_config.h``.
+
+    Returns
+    -------
+    dict[str, int], in a stable order (sizes, then feature format, then derived shifts).
+    """
+    t = tables(config)
+    fft_log2 = config.fft_size.bit_length() - 1
+    return {
+        "KWS_SAMPLE_RATE_HZ": config.sample_rate_hz,
+        "KWS_WINDOW_SAMPLES": config.window_samples,
+        "KWS_HOP_SAMPLES": config.hop_samples,
+        "KWS_FFT_SIZE": config.fft_size,
+        "KWS_FFT_LOG2": fft_log2,
+        "KWS_FFT_HALF": config.fft_size // 2,
+        "KWS_N_MEL": config.n_mel,
+        "KWS_N_MFCC": config.n_mfcc,
+        "KWS_FRAMES_PER_CLIP": config.frames_per_clip,
+        "KWS_CLIP_SAMPLES": config.clip_samples,
+        "KWS_FEATURE_ZERO_POINT": config.feature_zero_point,
+        "KWS_FEATURE_SHIFT_BITS": config.feature_shift_bits,
+        "KWS_MFCC_FRAC_BITS": config.mfcc_frac_bits,
+        "KWS_LOG_FLOOR_LOG2": config.log_floor_log2,
+        "KWS_BLOCK_NORM_BITS": t.block_norm_bits,
+        "KWS_FIRST_BIN": t.first_bin,
+        "KWS_N_BINS_USED": t.n_bins_used,
+        "KWS_MEL_N_WEIGHTS": int(t.mel_weights_q15.size),
+        "KWS_MEL_SCALE_LOG2": t.mel_scale_log2,
+        "KWS_MFCC_SHIFT": t.mfcc_shift,
+        "KWS_TWIDDLE_FRAC_BITS": TWIDDLE_FRAC_BITS,
+        "KWS_LOG2_FRAC_BITS": LOG2_FRAC_BITS,
+        "KWS_LOG2_TABLE_BITS": LOG2_TABLE_BITS,
+        "KWS_LOG2_MANTISSA_BITS": LOG2_MANTISSA_BITS,
+    }
+
+
+def _check_emittable(t: FrontendTables) -> None:
+    """Assumptions of the C loops that the tables must meet (raise instead of emitting wrong C)."""
+    starts = np.asarray(t.mel_band_start, np.int64)
+    if np.any(np.diff(starts) < 0):
+        raise ConfigError("FrontendConfig: mel bands must start at non-decreasing FFT bins for the C front end")
+    steps = np.diff(np.asarray(t.log2_table_q16, np.int64))
+    if steps.min() < 0 or steps.max() << (LOG2_MANTISSA_BITS - LOG2_TABLE_BITS) >= 1 << 31:
+        raise ConfigError("FrontendConfig: log2 interpolation would overflow int32")
+
+
+def _tables_c(t: FrontendTables) -> str:
+    offsets = np.concatenate([[0], np.cumsum(t.mel_band_n_bins)[:-1]]).astype(np.int64)
+    parts = [
+        "/* Q15 periodic Hann window */",
+        c_array("kws_frontend_window_q15", t.window_q15, "int16_t"),
+        "/* Q30 twiddles cos/sin(2 pi k / (fft_size / 2)) of the complex FFT */",
+        c_array("kws_frontend_fft_cos_q30", t.fft_cos_q30, "int32_t", per_line=8),
+        c_array("kws_frontend_fft_sin_q30", t.fft_sin_q30, "int32_t", per_line=8),
+        "/* bit-reversal permutation of the fft_size / 2 complex points */",
+        c_array("kws_frontend_fft_bitrev", t.fft_bitrev, "int16_t"),
+        "/* Q30 cos/sin(2 pi k / fft_size) of the real-FFT split, for the used bins */",
+        c_array("kws_frontend_split_cos_q30", t.split_cos_q30, "int32_t", per_line=8),
+        c_array("kws_frontend_split_sin_q30", t.split_sin_q30, "int32_t", per_line=8),
+        "/* mel bands: first FFT bin, number of bins, offset of the first weight; Q15 weights */",
+        c_array("kws_frontend_mel_band_start", t.mel_band_start, "int16_t"),
+        c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, "int16_t"),
+        c_array("kws_frontend_mel_weight_offset", offsets, "int16_t"),
+        c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t"),
+        "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 */",
+        c_array("kws_frontend_log2_table_q16", t.log2_table_q16, "int32_t", per_line=8),
+        "/* ln(2) * orthonormal DCT-II in Q15, [n_mfcc][n_mel] */",
+        c_array("kws_frontend_dct_q15", t.dct_q15, "int16_t"),
+    ]
+    return "\n".join(parts)
+
+
+_HEADER = """\
+/* Fixed-point MFCC front end: int16 PCM -> int16 MFCC (Q(KWS_MFCC_FRAC_BITS)) -> int8 features.
+ * Bit-exact with kws.frontend (Python) for any chunking of the input. C99, no malloc, no floating
+ * point. Front end {hash}.
+ *
+ * RAM: the state below ({state_bytes} bytes) plus {stack_bytes} bytes of scratch on the stack of
+ * kws_frontend_process / _process_mfcc / _features_batch / _compute_mfcc (nothing static). */
+#ifndef KWS_FRONTEND_H
+#define KWS_FRONTEND_H
+
+#include <stdint.h>
+
+#include "kws_config.h"
+#include "kws_fixedpoint.h"
+#include "kws_status.h"
+
+typedef struct {{
+    int16_t pending[KWS_WINDOW_SAMPLES]; /* samples of the frame being filled */
+    int32_t n_pending;                   /* how many are valid, 0 .. KWS_WINDOW_SAMPLES - 1 */
+}} kws_frontend_state;
+
+/* Forget buffered samples: the next sample starts a new frame. KWS_OK or KWS_ERR_NULL.
+ * A zero-initialised state is also a valid reset state. */
+int kws_frontend_reset(kws_frontend_state *state);
+
+/* Append n samples (n >= 0; pcm may be NULL when n == 0) and write the int8 feature frames they
+ * complete to out_frames ([frames][KWS_N_MFCC]). Returns the number of frames written, or
+ * KWS_ERR_NULL (state NULL, pcm NULL with n > 0, out_frames NULL with max_frames > 0),
+ * KWS_ERR_LENGTH (n < 0 or max_frames < 0), KWS_ERR_BUFFER (this call completes more than
+ * max_frames frames) or KWS_ERR_STATE (corrupted state); on error nothing is consumed. */
+int32_t kws_frontend_process(kws_frontend_state *state, const int16_t *pcm, int32_t n, int8_t *out_frames,
+                             int32_t max_frames);
+
+/* Same as kws_frontend_process, writing int16 Q(KWS_MFCC_FRAC_BITS) MFCC ([frames][KWS_N_MFCC]). */
+int32_t kws_frontend_process_mfcc(kws_frontend_state *state, const int16_t *pcm, int32_t n, int16_t *out_mfcc,
+                                  int32_t max_frames);
+
+/* MFCC of one complete frame: window [KWS_WINDOW_SAMPLES] -> mfcc [KWS_N_MFCC]. */
+void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc);
+
+/* int16 MFCC -> int8 features: sat8(round(mfcc >> KWS_FEATURE_SHIFT_BITS) + KWS_FEATURE_ZERO_POINT). */
+void kws_frontend_quantize(const int16_t *mfcc, int8_t *features);
+
+/* Stateless whole clip: the frames of pcm[0 .. n) (no padding), as kws.frontend.compute_features.
+ * Returns the number of frames or a negative KWS_ERR_* (same rules as kws_frontend_process). */
+int32_t kws_frontend_features_batch(const int16_t *pcm, int32_t n, int8_t *out_frames, int32_t max_frames);
+
+/* Number of complete frames in n samples (0 if n < KWS_WINDOW_SAMPLES). */
+int32_t kws_frontend_n_frames(int32_t n);
+
+/* The front-end hash of FrontendConfig.config_hash(), as a string (lets a loader check a build). */
+extern const char kws_frontend_config_hash[];
+
+#endif /* KWS_FRONTEND_H */
+"""
+
+_SOURCE = r"""/* Fixed-point MFCC front end {hash}: the C twin of kws/frontend/pipeline.py, bit for bit. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kws_frontend.h"
+
+/* The kws_config.h this file is compiled with must describe the front end of these tables. */
+#if {config_check}
+#error "kws_config.h does not match kws_frontend.c (front end {hash}): regenerate both with kws export"
+#endif
+
+const char kws_frontend_config_hash[] = "{hash}";
+
+{tables}
+#define KWS_FE_M KWS_FFT_HALF /* points of the complex FFT */
+#define KWS_FE_LOG2_REMAINDER_BITS (KWS_LOG2_MANTISSA_BITS - KWS_LOG2_TABLE_BITS)
+
+/* round(x / 2**30) of an exact int64 product sum, back to int32 (|result| < 2**31 by the bounds). */
+KWS_INLINE int32_t kws_fe_round_q30(int64_t x) {{
+    return (int32_t)kws_round_shift_right64(x, KWS_TWIDDLE_FRAC_BITS);
+}}
+
+/* log2(v) in Q16 for v > 0 (kws.frontend.logarithm.log2_q16): normalise to a mantissa in
+ * [2**30, 2**31) (truncating), table lookup and linear interpolation. */
+static int32_t kws_fe_log2_q16(uint64_t v) {{
+    int msb = kws_bit_length64(v) - 1;
+    uint32_t mantissa = msb > KWS_LOG2_MANTISSA_BITS ? (uint32_t)(v >> (msb - KWS_LOG2_MANTISSA_BITS))
+                                                     : (uint32_t)v << (KWS_LOG2_MANTISSA_BITS - msb);
+    uint32_t fraction = mantissa - ((uint32_t)1 << KWS_LOG2_MANTISSA_BITS);
+    uint32_t index = fraction >> KWS_FE_LOG2_REMAINDER_BITS;
+    int32_t remainder = (int32_t)(fraction & (((uint32_t)1 << KWS_FE_LOG2_REMAINDER_BITS) - 1u));
+    int32_t low = kws_frontend_log2_table_q16[index];
+    int32_t step = kws_frontend_log2_table_q16[index + 1] - low; /* step * 2**22 < 2**31 (checked) */
+    return (int32_t)((uint32_t)msb << KWS_LOG2_FRAC_BITS) + low +
+           kws_round_shift_right32(step * remainder, KWS_FE_LOG2_REMAINDER_BITS);
+}}
+
+/* Windowed, block-normalised sample i of the frame (0 beyond the window: zero padding). */
+KWS_INLINE int32_t kws_fe_sample(const int16_t *window, int32_t i, int shift) {{
+    if (i >= KWS_WINDOW_SAMPLES) return 0;
+    return kws_shift_by32((int32_t)window[i] * kws_frontend_window_q15[i], shift);
+}}
+
+void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
+    /* Scratch on the stack: {fft_bytes} bytes of FFT data + {mel_bytes} bytes of mel energies. */
+    int32_t z[2 * KWS_FE_M]; /* interleaved re, im */
+    int64_t mel[KWS_N_MEL];
+    int32_t i;
+
+    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. */
+    uint32_t peak = 0;
+    for (i = 0; i < KWS_WINDOW_SAMPLES; ++i) {{
+        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
+        uint32_t a = (uint32_t)(p < 0 ? -p : p);
+        if (a > peak) peak = a;
+    }}
+    const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
+
+    /* 2. Pack x[2n] + j x[2n+1] into bit-reversed order, then radix-2 DIT butterflies. */
+    for (i = 0; i < KWS_FE_M; ++i) {{
+        int32_t src = 2 * (int32_t)kws_frontend_fft_bitrev[i];
+        z[2 * i] = kws_fe_sample(window, src, shift);
+        z[2 * i + 1] = kws_fe_sample(window, src + 1, shift);
+    }}
+    for (int32_t size = 2, step = KWS_FE_M / 2; size <= KWS_FE_M; size <<= 1, step >>= 1) {{
+        const int32_t half = size >> 1;
+        for (int32_t a = 0; a < KWS_FE_M; a += size) {{ /* twiddle 1: exact, no product */
+            int32_t *pa = &z[2 * a], *pb = &z[2 * (a + half)];
+            int32_t t_re = pb[0], t_im = pb[1];
+            pb[0] = pa[0] - t_re;
+            pb[1] = pa[1] - t_im;
+            pa[0] += t_re;
+            pa[1] += t_im;
+        }}
+        for (int32_t k = 1; k < half; ++k) {{
+            const int32_t c = kws_frontend_fft_cos_q30[k * step], s = kws_frontend_fft_sin_q30[k * step];
+            for (int32_t a = k; a < KWS_FE_M; a += size) {{
+                int32_t *pa = &z[2 * a], *pb = &z[2 * (a + half)];
+                int32_t b_re = pb[0], b_im = pb[1];
+                int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+                int32_t t_im = kws_fe_round_q30((int64_t)b_im * c - (int64_t)b_re * s);
+                pb[0] = pa[0] - t_re;
+                pb[1] = pa[1] - t_im;
+                pa[0] += t_re;
+                pa[1] += t_im;
+            }}
+        }}
+    }}
+
+    /* 3. Real-FFT split for each used bin, |2 X[k]| by exact integer square root, and the mel
+     *    energies: each bin adds weight * magnitude to the (one or two) bands that contain it. */
+    for (i = 0; i < KWS_N_MEL; ++i) mel[i] = 0;
+    int32_t band_lo = 0;
+    for (i = 0; i < KWS_N_BINS_USED; ++i) {{
+        const int32_t bin = KWS_FIRST_BIN + i;
+        const int32_t k = bin == KWS_FE_M ? 0 : bin, mirror = bin == 0 ? 0 : KWS_FE_M - bin; /* mod M */
+        const int32_t zk_re = z[2 * k], zk_im = z[2 * k + 1];
+        const int32_t zm_re = z[2 * mirror], zm_im = z[2 * mirror + 1];
+        const int32_t a_re = zk_re + zm_re, a_im = zk_im - zm_im;
+        const int32_t b_re = zk_re - zm_re, b_im = zk_im + zm_im;
+        const int32_t c = kws_frontend_split_cos_q30[i], s = kws_frontend_split_sin_q30[i];
+        const int32_t x_re = a_re + kws_fe_round_q30((int64_t)c * b_im - (int64_t)s * b_re);
+        const int32_t x_im = a_im - kws_fe_round_q30((int64_t)c * b_re + (int64_t)s * b_im);
+        const uint64_t energy = (uint64_t)((int64_t)x_re * x_re) + (uint64_t)((int64_t)x_im * x_im);
+        const int32_t magnitude = (int32_t)kws_isqrt64(energy); /* <= 2**30.5 */
+        while (band_lo < KWS_N_MEL &&
+               kws_frontend_mel_band_start[band_lo] + kws_frontend_mel_band_n_bins[band_lo] <= bin) ++band_lo;
+        for (int32_t b = band_lo; b < KWS_N_MEL && kws_frontend_mel_band_start[b] <= bin; ++b) {{
+            const int32_t j = bin - kws_frontend_mel_band_start[b];
+            if (j < kws_frontend_mel_band_n_bins[b])
+                mel[b] += (int64_t)kws_frontend_mel_weights_q15[kws_frontend_mel_weight_offset[b] + j] * magnitude;
+        }}
+    }}
+
+    /* 4. log2(mel / 2**scale + 2**KWS_LOG_FLOOR_LOG2) in Q16, scale = KWS_MEL_SCALE_LOG2 + shift;
+     *    0 <= scale + KWS_LOG_FLOOR_LOG2 <= 62 and mel + floor < 2**63 (validate_frontend). */
+    const int scale = KWS_MEL_SCALE_LOG2 + shift;
+    const uint64_t floor_value = (uint64_t)1 << (scale + KWS_LOG_FLOOR_LOG2);
+    const int32_t scale_q16 = (int32_t)((uint32_t)scale << KWS_LOG2_FRAC_BITS);
+    for (i = 0; i < KWS_N_MEL; ++i) mel[i] = kws_fe_log2_q16((uint64_t)mel[i] + floor_value) - scale_q16;
+
+    /* 5. DCT-II (ln 2 folded into the Q15 matrix), rounded to int16 Q(KWS_MFCC_FRAC_BITS). */
+    for (int32_t m = 0; m < KWS_N_MFCC; ++m) {{
+        const int16_t *row = &kws_frontend_dct_q15[m * KWS_N_MEL];
+        int64_t acc = 0;
+        for (i = 0; i < KWS_N_MEL; ++i) acc += (int64_t)(int32_t)mel[i] * row[i];
+        mfcc[m] = kws_sat16(kws_round_shift_right64(acc, KWS_MFCC_SHIFT));
+    }}
+}}
+
+void kws_frontend_quantize(const int16_t *mfcc, int8_t *features) {{
+    for (int32_t m = 0; m < KWS_N_MFCC; ++m)
+        features[m] = kws_sat8(kws_round_shift_right32(mfcc[m], KWS_FEATURE_SHIFT_BITS) + KWS_FEATURE_ZERO_POINT);
+}}
+
+int32_t kws_frontend_n_frames(int32_t n) {{
+    return n < KWS_WINDOW_SAMPLES ? 0 : 1 + (n - KWS_WINDOW_SAMPLES) / KWS_HOP_SAMPLES;
+}}
+
+int kws_frontend_reset(kws_frontend_state *state) {{
+    if (state == NULL) return KWS_ERR_NULL;
+    memset(state, 0, sizeof *state);
+    return KWS_OK;
+}}
+
+/* One frame to either output format. */
+static void kws_fe_emit(const int16_t *window, int8_t *features, int16_t *mfcc_out) {{
+    int16_t mfcc[KWS_N_MFCC];
+    kws_frontend_compute_mfcc(window, mfcc);
+    if (mfcc_out != NULL) memcpy(mfcc_out, mfcc, sizeof mfcc);
+    if (features != NULL) kws_frontend_quantize(mfcc, features);
+}}
+
+static int32_t kws_fe_stream(kws_frontend_state *state, const int16_t *pcm, int32_t n, int8_t *features,
+                             int16_t *mfcc, int out_null, int32_t max_frames) {{
+    if (state == NULL) return KWS_ERR_NULL;
+    if (n < 0 || max_frames < 0) return KWS_ERR_LENGTH;
+    if ((pcm == NULL && n > 0) || (out_null && max_frames > 0)) return KWS_ERR_NULL;
+    int32_t pending = state->n_pending;
+    if (pending < 0 || pending >= KWS_WINDOW_SAMPLES) return KWS_ERR_STATE;
+    const int32_t missing = KWS_WINDOW_SAMPLES - pending; /* samples until the next frame */
+    const int32_t frames = n < missing ? 0 : 1 + (n - missing) / KWS_HOP_SAMPLES;
+    if (frames > max_frames) return KWS_ERR_BUFFER;
+
+    int32_t written = 0;
+    while (n > 0) {{
+        int32_t take = KWS_WINDOW_SAMPLES - pending;
+        if (take > n) take = n;
+        memcpy(&state->pending[pending], pcm, (size_t)take * sizeof *pcm);
+        pending += take;
+        pcm += take;
+        n -= take;
+        if (pending == KWS_WINDOW_SAMPLES) {{
+            kws_fe_emit(state->pending, features != NULL ? &features[written * KWS_N_MFCC] : NULL,
+                        mfcc != NULL ? &mfcc[written * KWS_N_MFCC] : NULL);
+            ++written;
+            memmove(state->pending, &state->pending[KWS_HOP_SAMPLES],
+                    (size_t)(KWS_WINDOW_SAMPLES - KWS_HOP_SAMPLES) * sizeof state->pending[0]);
+            pending = KWS_WINDOW_SAMPLES - KWS_HOP_SAMPLES;
+        }}
+    }}
+    state->n_pending = pending;
+    return written;
+}}
+
+int32_t kws_frontend_process(kws_frontend_state *state, const int16_t *pcm, int32_t n, int8_t *out_frames,
+                             int32_t max_frames) {{
+    return kws_fe_stream(state, pcm, n, out_frames, NULL, out_frames == NULL, max_frames);
+}}
+
+int32_t kws_frontend_process_mfcc(kws_frontend_state *state, const int16_t *pcm, int32_t n, int16_t *out_mfcc,
+                                  int32_t max_frames) {{
+    return kws_fe_stream(state, pcm, n, NULL, out_mfcc, out_mfcc == NULL, max_frames);
+}}
+
+int32_t kws_frontend_features_batch(const int16_t *pcm, int32_t n, int8_t *out_frames, int32_t max_frames) {{
+    if (n < 0 || max_frames < 0) return KWS_ERR_LENGTH;
+    if ((pcm == NULL && n > 0) || (out_frames == NULL && max_frames > 0)) return KWS_ERR_NULL;
+    const int32_t frames = kws_frontend_n_frames(n);
+    if (frames > max_frames) return KWS_ERR_BUFFER;
+    for (int32_t f = 0; f < frames; ++f)
+        kws_fe_emit(&pcm[f * KWS_HOP_SAMPLES], &out_frames[f * KWS_N_MFCC], NULL);
+    return frames;
+}}
+"""
+
+
+def frontend_ram_bytes(config: FrontendConfig) -> dict[str, int]:
+    """RAM of the generated front end: the state struct and the main stack scratch, in bytes."""
+    state = 2 * config.window_samples + 4
+    state += (-state) % 4
+    return {"state": state, "scratch": 4 * config.fft_size + 8 * config.n_mel + 2 * config.n_mfcc}
+
+
+def emit_frontend(config: FrontendConfig) -> dict[str, str]:
+    """File bodies (no stamp) of ``kws_frontend.h`` and ``kws_frontend.c`` for ``config``."""
+    t = tables(config)
+    _check_emittable(t)
+    constants = frontend_constants(config)
+    ram = frontend_ram_bytes(config)
+    short = config.config_hash()
+    check = " || ".join(f"{name} != {constants[name]}" for name in _CHECKED)
+    header = _HEADER.format(hash=short, state_bytes=ram["state"], stack_bytes=ram["scratch"])
+    source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t),
+                            fft_bytes=4 * config.fft_size, mel_bytes=8 * config.n_mel)
+    return {"kws_frontend.h": header, "kws_frontend.c": source}
+
+
+def emitter_hash(config: FrontendConfig) -> str:
+    """SHA-256 (16 hex digits) of everything the front end's C build depends on for ``config``."""
+    from kws.firmware_export.hostbuild import C_DIR
+
+    digest = hashlib.sha256()
+    for name, body in sorted(emit_frontend(config).items()):
+        digest.update(name.encode() + b"\0" + body.encode() + b"\0")
+    for name in ("kws_fixedpoint.h", "kws_status.h"):
+        digest.update((C_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
