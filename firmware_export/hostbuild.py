@@ -94,3 +94,16 @@ def write_frontend_sources(config: FrontendConfig, folder: str | Path) -> list[P
         path.write_text(body)
         paths.append(path)
     return paths
+
+
+def find_cc(name: str = "gcc") -> str | None:
+    """Like :func:`find_compiler`, but ``None`` when the compiler is missing (for test skips)."""
+    try:
+        return find_compiler(name)
+    except BuildError:
+        return None
+
+
+def run_program(binary: str | Path, *args: str | Path, timeout: float = 120.0) -> str:
+    """Run a host binary and return its stdout (:class:`BuildError` if it fails)."""
+    return run_host(binary, args, timeout_s=timeout).stdout

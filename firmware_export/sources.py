@@ -12,7 +12,7 @@ from kws import __version__
 from kws.firmware_export.cgen import define_block, stamp
 from kws.firmware_export.errors import ExportError
 from kws.firmware_export.frontend_c import emit_frontend, frontend_constants
-from kws.firmware_export.model_c import ModelEmit, emit_model, model_constants
+from kws.firmware_export.model_c import ModelEmit, emit_model
 from kws.model import KwsModel
 from kws.streaming import inference_period_frames, stream_inferences
 
@@ -32,7 +32,7 @@ def model_sha256(model: KwsModel) -> str:
 def config_header(model: KwsModel, emitted: ModelEmit, period_frames: int) -> str:
     """``kws_config.h``: every front-end, model and stream constant, generated."""
     frontend = frontend_constants(model.frontend)
-    model_defs = model_constants(emitted.graph)
+    model_defs = emitted.constants
     if model_defs["KWS_MODEL_INPUT_FRAMES"] != frontend["KWS_FRAMES_PER_CLIP"] or \
             model_defs["KWS_MODEL_INPUT_FEATURES"] != frontend["KWS_N_MFCC"]:
         raise ExportError(f"{model.source}: model input [{model_defs['KWS_MODEL_INPUT_FRAMES']} x "

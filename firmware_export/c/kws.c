@@ -18,6 +18,7 @@ int kws_reset(kws_context *ctx) {
     ctx->frames_until_inference = KWS_FRAMES_PER_CLIP;
     ctx->inferences = 0;
     ctx->best = -1;
+    ctx->scored_frame = -1;
     return KWS_OK;
 }
 
@@ -46,6 +47,7 @@ static int32_t push_frame(kws_context *ctx, const int8_t *frame) {
     int status = kws_model_invoke(ctx->features, ctx->scores);
     if (status != KWS_OK) return status;
     ctx->best = argmax_first(ctx->scores);
+    ctx->scored_frame = ctx->frames_seen - 1;
     ++ctx->inferences;
     return 1;
 }
@@ -90,4 +92,10 @@ int32_t kws_frames_seen(const kws_context *ctx) {
     if (ctx == NULL) return KWS_ERR_NULL;
     if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
     return ctx->frames_seen;
+}
+
+int32_t kws_scored_frame(const kws_context *ctx) {
+    if (ctx == NULL) return KWS_ERR_NULL;
+    if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
+    return ctx->scored_frame;
 }

@@ -27,6 +27,7 @@ typedef struct {
     int32_t inferences;               /* model runs since the last reset */
     int8_t scores[KWS_N_CLASSES];     /* int8 scores of the latest model run */
     int32_t best;                     /* index of the top score of the latest run, -1 before any */
+    int32_t scored_frame;             /* index of the last frame of the latest run's window, -1 before any */
     uint32_t magic;                   /* set by kws_init: catches an uninitialised context */
 } kws_context;
 
@@ -53,5 +54,9 @@ const char *kws_label_name(int32_t index);
 
 /* Feature frames produced since the last reset (the frame index of the next frame). */
 int32_t kws_frames_seen(const kws_context *ctx);
+
+/* Index (since the last reset) of the newest frame in the latest model run's window: its end
+ * time is (frame * KWS_HOP_SAMPLES + KWS_WINDOW_SAMPLES) samples. -1 before the first run. */
+int32_t kws_scored_frame(const kws_context *ctx);
 
 #endif /* KWS_H */
