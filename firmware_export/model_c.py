@@ -290,6 +290,9 @@ def _analyse(graph: Graph) -> tuple[ArenaPlan, _Emitter]:
     emitter = _Emitter(graph, plan)
     for n, op in enumerate(graph.operators):
         emitter.emit(n, op)
+    if graph.output not in plan.external:  # the output is also read by a later operator: copy it out
+        emitter.calls.append(f"    memcpy(scores, {emitter.ptr(graph.output, const=True)}, "
+                             f"{graph.output_tensor.size});")
     return plan, emitter
 
 
