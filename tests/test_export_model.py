@@ -29,7 +29,7 @@ needs_gcc = pytest.mark.skipif(find_cc() is None, reason="gcc not installed")
 
 VARIANTS = {
     "plain": {},
-    "sanitize": {"sanitize": True, "opt": "-O1"},
+    "sanitize": {"sanitize": True, "optimize": "-O1"},
     "dsp_emulated": {"defines": ("KWS_TEST_EMULATE_DSP",)},
 }
 
