@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from kws.audio import AUDIO_EXTENSIONS
 from kws.errors import DataError
 from kws.fileio import atomic_path
 
@@ -63,10 +64,19 @@ def write_manifest(path: str | os.PathLike, records: Iterable[ClipRecord]) -> No
 def read_manifest(path: str | os.PathLike) -> list[ClipRecord]:
     """Read a JSON-lines manifest; relative paths are resolved against its folder."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a manifest file")
     if not path.is_file():
         raise DataError(f"{path}: manifest not found")
+    if path.suffix.lower() in AUDIO_EXTENSIONS:
+        raise DataError(f"{path}: is an audio file, not a manifest (.jsonl); to summarise recordings give their "
+                        f"<label>/ folder's parent folder")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file; a manifest is JSON lines (.jsonl), one clip per line") from None
     records = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{line_no}"

@@ -126,6 +126,8 @@ def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.nd
 
     source = str(path)
     p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"{source}: is a directory, not an audio file")
     if not p.is_file():
         raise AudioError(f"{source}: no such file")
     if p.stat().st_size == 0:
@@ -144,7 +146,11 @@ def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.nd
         raise AudioError(f"{source}: contains no audio samples")
     check_finite(samples, source)
     mono = downmix(samples) if samples.shape[1] > 1 else samples[:, 0]
-    return resample(mono, int(file_rate), sample_rate)
+    audio = resample(mono, int(file_rate), sample_rate)
+    if audio.size == 0:
+        raise AudioError(f"{source}: too short: {samples.shape[0]} sample(s) at {file_rate} Hz leave no sample "
+                         f"at {sample_rate} Hz")
+    return audio
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:

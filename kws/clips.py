@@ -104,6 +104,36 @@ def decode_files(paths: Iterable[str | os.PathLike], *, sample_rate: int = 16000
     return DecodedFiles(kept=kept, pcm=pcm, bad_files=bad)
 
 
+def fit_to_clip(audio: np.ndarray, n_samples: int) -> np.ndarray:
+    """Fit a clip to one classification window: the one windowing rule of training and evaluation.
+
+    A longer clip keeps its loudest ``n_samples`` window (most energy; the first on ties), so a
+    word anywhere in a 3 s recording is found; a shorter one is zero-padded evenly on both sides
+    (one more zero at the end when odd).
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n,)], int16 PCM or float
+    n_samples : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_samples,)], same dtype (a copy)
+    """
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError(f"fit_to_clip expects 1-D audio, got shape {audio.shape}")
+    if n_samples < 0:
+        raise ValueError(f"n_samples must be >= 0, got {n_samples}")
+    size = audio.size
+    if size <= n_samples:
+        before = (n_samples - size) // 2
+        return np.pad(audio, (before, n_samples - size - before))
+    energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
+    start = int(np.argmax(energy[n_samples:] - energy[:-n_samples]))
+    return audio[start : start + n_samples].copy()
+
+
 def label_folders(root: str | os.PathLike, exclude: Iterable[str] = (BACKGROUND_NOISE_FOLDER,)) -> list[str]:
     """Sorted names of the label sub-folders of ``root`` (hidden and excluded folders skipped)."""
     excluded = set(exclude)
@@ -117,5 +147,5 @@ def labelled_files(root: str | os.PathLike, labels: Iterable[str]) -> list[tuple
     return [(path.resolve(), label) for label in sorted(labels) for path in list_audio_files(root / label)]
 
 
-__all__ = ["BACKGROUND_NOISE_FOLDER", "SILENT_PEAK_LSB", "BadFile", "DecodedFiles", "decode_files", "error_reason",
+__all__ = ["BACKGROUND_NOISE_FOLDER", "SILENT_PEAK_LSB", "BadFile", "DecodedFiles", "decode_files", "error_reason", "fit_to_clip",
            "header_problem", "label_folders", "labelled_files", "read_clip"]

@@ -1,7 +1,7 @@
 """Accuracy of an int8 model on labelled clips: confusion matrix, per-class metrics, plot.
 
 Every clip goes the device's way: int16 PCM fitted to one classification
-window (:func:`fit_to_clip`) -> fixed-point front end -> int8 model run by the
+window (:func:`kws.clips.fit_to_clip`, the rule training uses too) -> fixed-point front end -> int8 model run by the
 TFLite Micro reference kernels (:class:`kws.model.KwsModel`). Rows of the
 confusion matrix are true labels, columns predicted labels, both in the
 model's label order.
@@ -21,43 +21,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from kws.audio import list_audio_files
-from kws.clips import decode_files, label_folders, labelled_files
+from kws.clips import decode_files, fit_to_clip, label_folders, labelled_files
 from kws.errors import DataError
 from kws.fileio import atomic_path, write_json_atomic
 from kws.frontend import compute_features_many
 from kws.model import KwsModel
-
-
-def fit_to_clip(pcm: np.ndarray, n_samples: int) -> np.ndarray:
-    """Pad or crop int16 PCM to exactly ``n_samples``, keeping the centre.
-
-    A longer clip keeps its centred ``n_samples`` (the extra is split evenly,
-    one more sample dropped at the end when odd); a shorter one is zero-padded
-    evenly on both sides (one more zero at the end when odd), like the
-    training features.
-
-    Parameters
-    ----------
-    pcm : np.ndarray [shape=(n,), int16]
-    n_samples : int
-
-    Returns
-    -------
-    np.ndarray [shape=(n_samples,), int16]
-    """
-    pcm = np.asarray(pcm)
-    if pcm.ndim != 1:
-        raise ValueError(f"fit_to_clip expects 1-D PCM, got shape {pcm.shape}")
-    if n_samples < 0:
-        raise ValueError(f"n_samples must be >= 0, got {n_samples}")
-    size = pcm.size
-    if size == n_samples:
-        return pcm.copy()
-    if size > n_samples:
-        start = (size - n_samples) // 2
-        return pcm[start : start + n_samples].copy()
-    before = (n_samples - size) // 2
-    return np.pad(pcm, (before, n_samples - size - before))
 
 
 def confusion_matrix(true_index: Sequence[int], predicted_index: Sequence[int], n_classes: int) -> np.ndarray:
@@ -230,6 +198,10 @@ def evaluate_folder(model: KwsModel, root: str | os.PathLike, *, limit: int | No
                         + (f" (found {sorted(unknown)})" if unknown else ""))
     files = spread(labelled_files(root, known), limit)
     decoded = decode_files([path for path, _ in files], sample_rate=model.frontend.sample_rate_hz)
+    if not decoded.pcm:
+        example = decoded.bad_files[0] if decoded.bad_files else None
+        raise DataError(f"{root}: no usable clip to evaluate: all {len(files)} files were rejected"
+                        + (f" (e.g. {example.path}: {example.reason})" if example else ""))
     result = evaluate_clips(model, decoded.pcm, [files[i][1] for i in decoded.kept])
     result.bad_files = [{"path": bad.path, "reason": bad.reason} for bad in decoded.bad_files]
     result.unknown_labels = unknown

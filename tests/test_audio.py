@@ -83,7 +83,7 @@ def test_empty_truncated_and_non_audio_files(tmp_path):
         read_audio(text)
     with pytest.raises(AudioError, match="no such file"):
         read_audio(tmp_path / "missing.wav")
-    with pytest.raises(AudioError, match="no such file"):
+    with pytest.raises(AudioError, match="is a directory"):
         read_audio(tmp_path)  # a directory is not a file
 
 
@@ -103,3 +103,26 @@ def test_write_wav_round_trips_and_is_atomic(tmp_path):
     with pytest.raises(AudioError, match="int16"):
         write_wav(tmp_path / "bad.wav", pcm.astype(np.float32))
     assert not (tmp_path / "bad.wav").exists()
+
+
+def test_a_directory_given_as_audio_says_it_is_a_directory(tmp_path):
+    from kws.audio import read_audio
+    from kws.errors import AudioError
+
+    with pytest.raises(AudioError, match="is a directory"):
+        read_audio(tmp_path)
+
+
+def test_data_summary_of_an_audio_file_or_binary_says_what_is_wrong(tmp_path, capsys):
+    from kws.audio import write_wav
+    from kws.cli import main
+
+    wav = tmp_path / "clip.wav"
+    write_wav(wav, np.zeros(1600, np.int16))
+    assert main(["data", "summary", str(wav)]) == 1
+    assert "is an audio file, not a manifest" in capsys.readouterr().err
+    blob = tmp_path / "x.jsonl"
+    blob.write_bytes(b"\xff\xfe\x00binary")
+    assert main(["data", "summary", str(blob)]) == 1
+    err = capsys.readouterr().err
+    assert "not a text file" in err and "Traceback" not in err

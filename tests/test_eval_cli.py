@@ -10,7 +10,8 @@ import pytest
 
 from kws.cli import main
 from kws.config import FrontendConfig
-from kws.evaluation import EvalResult, confusion_matrix, fit_to_clip, spread
+from kws.clips import fit_to_clip
+from kws.evaluation import EvalResult, confusion_matrix, spread
 from kws.model import TFLITE_FILE, write_model_config
 
 FRONTEND = FrontendConfig()
@@ -46,6 +47,10 @@ def data_tree(tmp_path_factory) -> tuple[Path, Path]:
             write_wav(root / label / f"{label}_spk{i}_0.wav", pcm)
     broken = root / "yes" / "broken.wav"
     broken.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt this is not audio")
+    # one sample at 44.1 kHz: resamples to nothing at 16 kHz; a bad file like the others
+    import soundfile as sf
+
+    sf.write(str(root / "no" / "one_sample_44k.wav"), np.array([1000], np.int16), 44100, subtype="PCM_16")
     return root, broken
 
 
@@ -63,8 +68,9 @@ def test_eval_end_to_end(run_folder, data_tree, tmp_path, capsys):
     assert np.asarray(result["confusion"]).shape == (3, 3) and np.sum(result["confusion"]) == 8
     assert {label: m["n"] for label, m in result["per_class"].items()} == {"_silence_": 2, "no": 3, "yes": 3}
     assert all({"precision", "recall", "n"} <= set(m) for m in result["per_class"].values())
-    assert [Path(bad["path"]).name for bad in result["bad_files"]] == [broken.name]
-    assert result["bad_files"][0]["reason"]
+    assert sorted(Path(bad["path"]).name for bad in result["bad_files"]) == [broken.name, "one_sample_44k.wav"]
+    assert all(bad["reason"] for bad in result["bad_files"])
+    assert any("too short" in bad["reason"] for bad in result["bad_files"])
     assert result["unknown_labels"] == {"cat": 1}
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "accuracy" in printed and "clips/s" in printed and "broken.wav" in printed and "'cat'" in printed
@@ -85,15 +91,49 @@ def test_eval_errors_are_reported(run_folder, tmp_path, capsys):
     assert "matches the model's labels" in capsys.readouterr().err
 
 
-def test_fit_to_clip_pads_and_crops_centred():
+def test_eval_with_no_usable_clip_fails_naming_the_folder(run_folder, tmp_path, capsys):
+    (tmp_path / "yes").mkdir()
+    (tmp_path / "yes" / "a.wav").write_bytes(b"not audio at all")
+    out_json = tmp_path / "eval.json"
+    assert main(["eval", str(run_folder), "--data", str(tmp_path), "--json", str(out_json)]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "no usable clip" in err and "a.wav" in err
+    assert not out_json.exists()
+
+
+def test_fit_to_clip_pads_centred_and_keeps_the_loudest_window():
     pcm = np.arange(1, 11, dtype=np.int16)
-    np.testing.assert_array_equal(fit_to_clip(pcm, 6), [3, 4, 5, 6, 7, 8])
-    np.testing.assert_array_equal(fit_to_clip(pcm, 7), [2, 3, 4, 5, 6, 7, 8])
+    np.testing.assert_array_equal(fit_to_clip(pcm, 6), [5, 6, 7, 8, 9, 10])
+    quiet_loud_quiet = np.array([1, 1, 9, 9, 9, 1, 1, 1], np.int16)
+    np.testing.assert_array_equal(fit_to_clip(quiet_loud_quiet, 3), [9, 9, 9])
     padded = fit_to_clip(pcm, 15)
     assert padded.dtype == np.int16 and padded.size == 15
     np.testing.assert_array_equal(padded, [0, 0] + list(range(1, 11)) + [0, 0, 0])
     np.testing.assert_array_equal(fit_to_clip(pcm, 10), pcm)
     assert fit_to_clip(np.zeros(17001, np.int16), 16000).size == 16000
+
+
+def test_training_and_evaluation_window_clips_by_one_rule():
+    from kws.training.features import window_around_speech
+
+    assert window_around_speech is fit_to_clip
+
+
+def test_eval_finds_a_word_in_the_first_second_of_a_long_recording(speech_commands_dir):
+    """A 3 s file with "yes" in its first second is scored on that second, as in training."""
+    from kws.audio import read_audio
+    from kws.evaluation import evaluate_clips
+    from kws.model import load_model
+
+    model = load_model("commands")
+    rng = np.random.default_rng(0)
+    clips = []
+    for path in sorted((speech_commands_dir / "yes").glob("*.wav"))[:12]:
+        word = read_audio(path, 16000)
+        tail = rng.normal(0, 3, 32000).astype(np.int16)  # 2 s of very quiet noise after the word
+        clips.append(np.concatenate([word, tail]))
+    result = evaluate_clips(model, clips, ["yes"] * len(clips))
+    assert result.accuracy >= 11 / 12, result.report()
 
 
 def test_metrics_on_a_known_confusion():

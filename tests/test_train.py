@@ -51,6 +51,20 @@ def test_bad_config_key_is_named(tmp_path):
         load_train_config(path)
 
 
+@pytest.mark.parametrize("overrides, message", [
+    ({"architecture": "tc_resnett"}, "unknown model architecture 'tc_resnett'"),
+    ({"architecture": "tc_resnet", "model": {"widht_multiplier": 2}}, "bad parameters"),
+])
+def test_bad_architecture_fails_before_any_work_and_leaves_no_folder(tmp_path, overrides, message):
+    from kws.training.train import run_training
+
+    config = tiny_config(tmp_path / "no_data_needed", tmp_path, **overrides)
+    run_dir = tmp_path / "run"
+    with pytest.raises(ConfigError, match=message):
+        run_training(config, run_dir, log=lambda line: None)
+    assert not run_dir.exists() and not (tmp_path / "cache").exists()
+
+
 def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatch):
     import kws.training.loop as loop
     from kws.training.train import run_training

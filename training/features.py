@@ -26,7 +26,7 @@ from kws.datasets.manifest import ClipRecord
 from kws.audio import float_to_int16, int16_to_float, read_audio_float
 from kws.config import FrontendConfig, config_hash
 from kws.errors import AudioError
-from kws.evaluation import fit_to_clip
+from kws.clips import fit_to_clip
 from kws.fileio import atomic_path
 from kws.frontend import compute_features
 from kws.training.augment import AugmentConfig, augment_waveform
@@ -46,24 +46,8 @@ class FeatureJob:
     """Base seed of the run; the example's own seed is derived from it, the audio and the variant."""
 
 
-def window_around_speech(audio: np.ndarray, n_samples: int) -> np.ndarray:
-    """Fit float audio to ``n_samples``: the loudest window of a longer clip, centred zero-padding of a shorter one.
-
-    Parameters
-    ----------
-    audio : np.ndarray [shape=(n,), float32]
-    n_samples : int
-
-    Returns
-    -------
-    np.ndarray [shape=(n_samples,), float32]
-    """
-    if audio.size <= n_samples:
-        return fit_to_clip(audio, n_samples)  # the same centred padding as evaluation
-    energy = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
-    window_energy = energy[n_samples:] - energy[:-n_samples]
-    start = int(np.argmax(window_energy))
-    return audio[start : start + n_samples]
+#: Training windows clips exactly as evaluation and the device-side tools do (one rule, one place).
+window_around_speech = fit_to_clip
 
 
 def audio_content_hash(path: str) -> str:

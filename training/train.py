@@ -123,6 +123,17 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
     )
 
 
+def check_architecture(config: TrainConfig, frontend: FrontendConfig) -> None:
+    """Build the configured architecture once (no training) so an unknown name or parameter is a
+    :class:`ConfigError` before any data is assembled or any folder is created."""
+    import keras
+
+    from kws.training.models import build_model
+
+    build_model(config.architecture, (frontend.frames_per_clip, frontend.n_mfcc), len(config.labels), **config.model)
+    keras.backend.clear_session()
+
+
 def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int):
     import math
 
@@ -175,6 +186,7 @@ def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = Fals
     run_dir = Path(run_dir)
     frontend = FrontendConfig()
     started = time.perf_counter()
+    check_architecture(config, frontend)  # a typo in [model] fails now, not after featurisation
     prepare_run_dir(run_dir, config, force=force, resume=resume)
     seed_everything(config.seed)
     data = featurise_run(config, frontend, log)
