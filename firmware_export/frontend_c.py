@@ -75,9 +75,6 @@ def frontend_constants(config: FrontendConfig) -> dict[str, int]:
 
 def _check_emittable(t: FrontendTables) -> None:
     """Assumptions of the C loops that the tables must meet (raise instead of emitting wrong C)."""
-    starts = np.asarray(t.mel_band_start, np.int64)
-    if np.any(np.diff(starts) < 0):
-        raise ConfigError("FrontendConfig: mel bands must start at non-decreasing FFT bins for the C front end")
     steps = np.diff(np.asarray(t.log2_table_q16, np.int64))
     if steps.min() < 0 or steps.max() << (LOG2_MANTISSA_BITS - LOG2_TABLE_BITS) >= 1 << 31:
         raise ConfigError("FrontendConfig: log2 interpolation would overflow int32")
@@ -99,7 +96,7 @@ def _tables_c(t: FrontendTables) -> str:
         "/* mel bands: first FFT bin, number of bins, offset of the first weight; Q15 weights */",
         c_array("kws_frontend_mel_band_start", t.mel_band_start, "int16_t"),
         c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, "int16_t"),
-        c_array("kws_frontend_mel_weight_offset", offsets, "int16_t"),
+        c_array("kws_frontend_mel_weight_offset", offsets, "int32_t"),
         c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t"),
         "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 */",
         c_array("kws_frontend_log2_table_q16", t.log2_table_q16, "int32_t", per_line=8),
