@@ -75,9 +75,6 @@ def frontend_constants(config: FrontendConfig) -> dict[str, int]:
 
 def _check_emittable(t: FrontendTables) -> None:
     """Assumptions of the C loops that the tables must meet (raise instead of emitting wrong C)."""
-    starts = np.asarray(t.mel_band_start, np.int64)
-    if np.any(np.diff(starts) < 0):
-        raise ConfigError("FrontendConfig: mel bands must start at non-decreasing FFT bins for the C front end")
     steps = np.diff(np.asarray(t.log2_table_q16, np.int64))
     if steps.min() < 0 or steps.max() << (LOG2_MANTISSA_BITS - LOG2_TABLE_BITS) >= 1 << 31:
         raise ConfigError("FrontendConfig: log2 interpolation would overflow int32")
@@ -99,7 +96,7 @@ def _tables_c(t: FrontendTables) -> str:
         "/* mel bands: first FFT bin, number of bins, offset of the first weight; Q15 weights */",
         c_array("kws_frontend_mel_band_start", t.mel_band_start, "int16_t"),
         c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, "int16_t"),
-        c_array("kws_frontend_mel_weight_offset", offsets, "int16_t"),
+        c_array("kws_frontend_mel_weight_offset", offsets, "int32_t"),
         c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t"),
         "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 */",
         c_array("kws_frontend_log2_table_q16", t.log2_table_q16, "int32_t", per_line=8),
@@ -184,7 +181,7 @@ const char kws_frontend_config_hash[] = "{hash}";
 
 /* round(x / 2**30) of an exact int64 product sum, back to int32 (|result| < 2**31 by the bounds). */
 KWS_INLINE int32_t kws_fe_round_q30(int64_t x) {{
-    return (int32_t)kws_round_shift_right64(x, KWS_TWIDDLE_FRAC_BITS);
+    return kws_round_shift_right64_to32(x, KWS_TWIDDLE_FRAC_BITS);
 }}
 
 /* log2(v) in Q16 for v > 0 (kws.frontend.logarithm.log2_q16): normalise to a mantissa in
@@ -202,54 +199,66 @@ static int32_t kws_fe_log2_q16(uint64_t v) {{
            kws_round_shift_right32(step * remainder, KWS_FE_LOG2_REMAINDER_BITS);
 }}
 
-/* Windowed, block-normalised sample i of the frame (0 beyond the window: zero padding). */
-KWS_INLINE int32_t kws_fe_sample(const int16_t *window, int32_t i, int shift) {{
-    if (i >= KWS_WINDOW_SAMPLES) return 0;
-    return kws_shift_by32((int32_t)window[i] * kws_frontend_window_q15[i], shift);
-}}
-
 void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
     /* Scratch on the stack: {fft_bytes} bytes of FFT data + {mel_bytes} bytes of mel energies. */
     int32_t z[2 * KWS_FE_M]; /* interleaved re, im */
     int64_t mel[KWS_N_MEL];
     int32_t i;
 
-    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. */
+    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. The
+     *    frame in natural order is already the packed complex input z[n] = x[2n] + j x[2n+1]. */
     uint32_t peak = 0;
     for (i = 0; i < KWS_WINDOW_SAMPLES; ++i) {{
         int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
         uint32_t a = (uint32_t)(p < 0 ? -p : p);
         if (a > peak) peak = a;
+        z[i] = p;
     }}
+    for (; i < KWS_FFT_SIZE; ++i) z[i] = 0; /* zero padding */
     const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
 
-    /* 2. Pack x[2n] + j x[2n+1] into bit-reversed order, then radix-2 DIT butterflies. */
+    /* 2. Bit-reversal permutation of the complex points in place, applying the block shift on
+     *    the way (each point is shifted exactly once), then radix-2 DIT butterflies. */
     for (i = 0; i < KWS_FE_M; ++i) {{
-        int32_t src = 2 * (int32_t)kws_frontend_fft_bitrev[i];
-        z[2 * i] = kws_fe_sample(window, src, shift);
-        z[2 * i + 1] = kws_fe_sample(window, src + 1, shift);
+        const int32_t j = kws_frontend_fft_bitrev[i];
+        if (i <= j) {{
+            const int32_t i_re = kws_shift_by32(z[2 * i], shift), i_im = kws_shift_by32(z[2 * i + 1], shift);
+            const int32_t j_re = kws_shift_by32(z[2 * j], shift), j_im = kws_shift_by32(z[2 * j + 1], shift);
+            z[2 * i] = j_re;
+            z[2 * i + 1] = j_im;
+            z[2 * j] = i_re; /* i == j: i_re == j_re, the same value twice */
+            z[2 * j + 1] = i_im;
+        }}
     }}
     for (int32_t size = 2, step = KWS_FE_M / 2; size <= KWS_FE_M; size <<= 1, step >>= 1) {{
         const int32_t half = size >> 1;
-        for (int32_t a = 0; a < KWS_FE_M; a += size) {{ /* twiddle 1: exact, no product */
-            int32_t *pa = &z[2 * a], *pb = &z[2 * (a + half)];
-            int32_t t_re = pb[0], t_im = pb[1];
-            pb[0] = pa[0] - t_re;
-            pb[1] = pa[1] - t_im;
-            pa[0] += t_re;
-            pa[1] += t_im;
+        /* twiddle 1 (k = 0) and, from size 4 on, -j (k = half / 2: cos 0, sin 2**30): the products
+         * are exact, so the butterflies need none */
+        for (int32_t k = 0; k < half; k += half > 1 ? half / 2 : 1) {{
+            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
+                int32_t *pb = pa + 2 * half;
+                const int32_t a_re = pa[0], a_im = pa[1];
+                const int32_t t_re = k == 0 ? pb[0] : pb[1], t_im = k == 0 ? pb[1] : -pb[0];
+                pa[0] = a_re + t_re;
+                pa[1] = a_im + t_im;
+                pb[0] = a_re - t_re;
+                pb[1] = a_im - t_im;
+            }}
         }}
         for (int32_t k = 1; k < half; ++k) {{
+            if (2 * k == half) continue; /* done above */
             const int32_t c = kws_frontend_fft_cos_q30[k * step], s = kws_frontend_fft_sin_q30[k * step];
-            for (int32_t a = k; a < KWS_FE_M; a += size) {{
-                int32_t *pa = &z[2 * a], *pb = &z[2 * (a + half)];
-                int32_t b_re = pb[0], b_im = pb[1];
-                int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
-                int32_t t_im = kws_fe_round_q30((int64_t)b_im * c - (int64_t)b_re * s);
-                pb[0] = pa[0] - t_re;
-                pb[1] = pa[1] - t_im;
-                pa[0] += t_re;
-                pa[1] += t_im;
+            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
+                int32_t *pb = pa + 2 * half;
+                const int32_t b_re = pb[0], b_im = pb[1], minus_b_re = -b_re;
+                /* (b_re + j b_im) * (c - j s), each part one multiply-accumulate, rounded once */
+                const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)minus_b_re * s);
+                const int32_t a_re = pa[0], a_im = pa[1];
+                pa[0] = a_re + t_re;
+                pa[1] = a_im + t_im;
+                pb[0] = a_re - t_re;
+                pb[1] = a_im - t_im;
             }}
         }}
     }}

@@ -17,6 +17,19 @@ from kws.errors import ConfigError, ModelError
 
 T = TypeVar("T")
 
+# Fixed-point formats of the front end (kws.frontend.tables uses these; the C mirrors them).
+PCM_FRAC_BITS = 15
+WINDOW_FRAC_BITS = 15
+MEL_WEIGHT_FRAC_BITS = 15
+DCT_FRAC_BITS = 15
+LOG2_FRAC_BITS = 16
+TWIDDLE_FRAC_BITS = 30
+FFT_PEAK_BITS = 29
+"""block_norm_bits = FFT_PEAK_BITS - log2(fft_size): |2 X[k]| of a normalised frame <= 2**30."""
+MEL_SCALE_LOG2 = PCM_FRAC_BITS + WINDOW_FRAC_BITS + 1 + MEL_WEIGHT_FRAC_BITS
+"""integer mel = float mel * 2**(MEL_SCALE_LOG2 + e), e the frame's block shift."""
+SAMPLE_RATE_RANGE_HZ = (1000, 192000)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FrontendConfig:
@@ -89,13 +102,63 @@ def n_frames(config: FrontendConfig, n_samples: int) -> int:
     return 1 + (n_samples - config.window_samples) // config.hop_samples
 
 
+def frontend_worst_cases(config: FrontendConfig) -> dict[str, int]:
+    """Worst-case magnitudes of every integer intermediate of the front end, over all int16 input.
+
+    Pure integer bounds from the settings alone (no tables); :func:`validate_frontend` checks
+    them against the widths the Python reference and the C use (int32 FFT data, int64 products,
+    mel sums and floor, int32 log2). ``e`` is the block shift of a frame: ``block_norm_bits -
+    bit_length(peak)``, largest (``block_norm_bits``) for digital silence, whose peak is 0, and
+    smallest for a full-scale frame (peak ``32768 * 32767 < 2**30``).
+    """
+    fft_log2 = config.fft_size.bit_length() - 1
+    block_norm_bits = FFT_PEAK_BITS - fft_log2
+    e_max = block_norm_bits
+    e_min = block_norm_bits - (32768 * 32767).bit_length()
+    # Rounding slack of the fixed-point FFT: each stage at most doubles the error and adds one
+    # unit per component, the split adds one more; 16 * fft_size is a loose bound.
+    slack = 16 * config.fft_size
+    # normalised frame |x| <= 2**b: |Z| components <= sum of |re| + |im| <= window * 2**b
+    fft_data = config.window_samples * (1 << block_norm_bits) + slack
+    spectrum = 2 * config.window_samples * (1 << block_norm_bits) + slack  # |re|, |im| of 2 X[k]
+    magnitude = 2 * spectrum  # >= sqrt(re**2 + im**2)
+    mel = (config.fft_size // 2 + 1) * ((1 << MEL_WEIGHT_FRAC_BITS) - 1) * magnitude
+    floor_shift_min = MEL_SCALE_LOG2 + e_min + config.log_floor_log2
+    floor_shift_max = MEL_SCALE_LOG2 + e_max + config.log_floor_log2
+    log2_max = (63 + 1) << LOG2_FRAC_BITS  # log2_q16 of a positive int64
+    log_value = max(log2_max, (MEL_SCALE_LOG2 + e_max) << LOG2_FRAC_BITS)
+    return {
+        "block_norm_bits": block_norm_bits,
+        "e_min": e_min,
+        "e_max": e_max,
+        "fft_data": fft_data,
+        "fft_product_sum": 2 * fft_data * (1 << TWIDDLE_FRAC_BITS),
+        "spectrum": spectrum,
+        "energy": 2 * spectrum * spectrum,
+        "mel": mel,
+        "floor_shift_min": floor_shift_min,
+        "floor_shift_max": floor_shift_max,
+        "log_floor_plus_mel": (1 << max(floor_shift_max, 0)) + mel,
+        "log_value": log_value,
+        "dct_accumulator": config.n_mel * (1 << DCT_FRAC_BITS) * log_value,
+        "clip_samples": config.clip_samples,
+    }
+
+
 def validate_frontend(config: FrontendConfig) -> None:
-    """Raise :class:`ConfigError` naming the first inconsistent setting."""
+    """Raise :class:`ConfigError` naming the first inconsistent setting.
+
+    Besides the ranges of each field, every integer intermediate's worst case
+    (:func:`frontend_worst_cases`) must fit the width the reference and the C use, so a config
+    that validates never overflows, whatever the int16 input (silence and full scale included).
+    """
     def need(ok: bool, message: str) -> None:
         if not ok:
             raise ConfigError(f"FrontendConfig: {message}")
 
-    need(config.sample_rate_hz > 0, "sample_rate_hz must be positive")
+    low_rate, high_rate = SAMPLE_RATE_RANGE_HZ
+    need(low_rate <= config.sample_rate_hz <= high_rate,
+         f"sample_rate_hz must be in {low_rate}..{high_rate}, got {config.sample_rate_hz}")
     need(config.sample_rate_hz * config.window_ms % 1000 == 0, "window_ms must give a whole number of samples")
     need(config.sample_rate_hz * config.hop_ms % 1000 == 0, "hop_ms must give a whole number of samples")
     need(0 < config.hop_ms <= config.window_ms, "need 0 < hop_ms <= window_ms")
@@ -112,6 +175,23 @@ def validate_frontend(config: FrontendConfig) -> None:
     need(0 <= config.feature_shift_bits <= 15, "feature_shift_bits must be in 0..15")
     need(-128 <= config.feature_zero_point <= 127, "feature_zero_point must fit int8")
     need(config.clip_duration_ms >= config.window_ms, "clip_duration_ms shorter than one window")
+    need(config.clip_samples < 2**31, "clip_duration_ms too long: clip samples must fit int32")
+
+    w = frontend_worst_cases(config)
+    need(w["fft_data"] < 2**30 and w["spectrum"] < 2**31,
+         f"fft_size {config.fft_size} leaves no int32 headroom for the FFT")
+    need(w["fft_product_sum"] < 2**63 and w["energy"] < 2**63, "FFT products overflow int64")
+    need(w["floor_shift_min"] >= 0,
+         f"log_floor_log2 {config.log_floor_log2} too small: on a full-scale frame the log floor "
+         f"2**(mel_scale_log2 + e + log_floor_log2) needs a right shift of {-w['floor_shift_min']} bits; "
+         f"with fft_size {config.fft_size} use log_floor_log2 >= {config.log_floor_log2 - w['floor_shift_min']}")
+    headroom = 62 - w["floor_shift_max"]
+    need(w["log_floor_plus_mel"] < 2**63 and headroom >= 0,
+         f"log_floor_log2 {config.log_floor_log2} too large: on digital silence (block shift "
+         f"e = {w['e_max']}) the log floor needs a {w['floor_shift_max']}-bit shift, beyond int64; "
+         f"with fft_size {config.fft_size} use log_floor_log2 <= {config.log_floor_log2 + min(headroom, -1)}")
+    need(w["mel"] < 2**62, "mel energies overflow int64")
+    need(w["log_value"] < 2**31 and w["dct_accumulator"] < 2**63, "log-mel or DCT accumulator overflows")
 
 
 def config_hash(config: Any) -> str:

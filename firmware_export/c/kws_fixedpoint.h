@@ -35,6 +35,13 @@ KWS_INLINE int32_t kws_round_shift_right32(int32_t x, int shift) {
     return shift == 0 ? x : kws_asr32(x + ((int32_t)1 << (shift - 1)), shift);
 }
 
+/* round(x / 2**shift) (ties toward +infinity) when the result is known to fit int32, 1 <= shift <= 32.
+ * Only the low 32 bits of the shifted sum are kept, and those are the same for a logical and an
+ * arithmetic shift, so this is kws_round_shift_right64 without the sign branch (cheap on Cortex-M). */
+KWS_INLINE int32_t kws_round_shift_right64_to32(int64_t x, int shift) {
+    return (int32_t)(uint32_t)(((uint64_t)x + ((uint64_t)1 << (shift - 1))) >> shift);
+}
+
 /* Multiply by 2**left_shift: exact left shift if >= 0, else rounding right shift
  * (kws.fixedpoint.shift_by). The left shift is done on the unsigned image (no UB). */
 KWS_INLINE int64_t kws_shift_by64(int64_t x, int left_shift) {

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kws.config import TWIDDLE_FRAC_BITS
 from kws.fixedpoint import as_int64, round_shift_right
 
-TWIDDLE_FRAC_BITS = 30
+__all__ = ["TWIDDLE_FRAC_BITS", "bit_reverse_indices", "complex_fft", "real_fft_bins"]
 
 
 def bit_reverse_indices(n: int) -> np.ndarray:

@@ -20,18 +20,17 @@ import math
 
 import numpy as np
 
-from kws.config import FrontendConfig
+from kws.config import (DCT_FRAC_BITS, FFT_PEAK_BITS, LOG2_FRAC_BITS, MEL_SCALE_LOG2, MEL_WEIGHT_FRAC_BITS,
+                        PCM_FRAC_BITS, WINDOW_FRAC_BITS, FrontendConfig)
 from kws.errors import ConfigError
 from kws.frontend.fft import TWIDDLE_FRAC_BITS, bit_reverse_indices
 from kws.frontend.mel import mel_filterbank, sparse_bands
 
-WINDOW_FRAC_BITS = 15
-MEL_WEIGHT_FRAC_BITS = 15
-DCT_FRAC_BITS = 15
-LOG2_FRAC_BITS = 16
+__all__ = ["DCT_FRAC_BITS", "LOG2_FRAC_BITS", "LOG2_MANTISSA_BITS", "LOG2_TABLE_BITS", "MEL_WEIGHT_FRAC_BITS",
+           "PCM_FRAC_BITS", "WINDOW_FRAC_BITS", "FrontendTables", "tables"]
+
 LOG2_TABLE_BITS = 8  # 256 linear-interpolation segments: max error ~3e-6 in log2 units
 LOG2_MANTISSA_BITS = 30  # mantissa normalised into [2**30, 2**31)
-PCM_FRAC_BITS = 15
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -94,7 +93,7 @@ def tables(config: FrontendConfig) -> FrontendTables:
 
     # Headroom: |Z| of the m-point FFT <= m * sqrt(2) * 2**b must stay below 2**30 (int32 with sign
     # and one spare bit for the split's A +- B): b = 29 - log2(n_fft) gives 2**29.5 at most.
-    block_norm_bits = 29 - int(math.log2(n_fft))
+    block_norm_bits = FFT_PEAK_BITS - int(math.log2(n_fft))
 
     angles = 2.0 * np.pi * np.arange(m // 2) / m
     fft_cos = _q(np.cos(angles), TWIDDLE_FRAC_BITS).astype(np.int32)
@@ -106,15 +105,14 @@ def tables(config: FrontendConfig) -> FrontendTables:
     if np.any(band_n_bins <= 0):
         empty = int(np.flatnonzero(band_n_bins <= 0)[0])
         raise ConfigError(f"FrontendConfig: mel band {empty} covers no FFT bin; lower n_mel or raise fft_size")
+    if np.any(np.diff(band_start) < 0):
+        raise ConfigError("FrontendConfig: mel bands must start at non-decreasing FFT bins")
     first_bin = int(band_start.min())
     last_bin = int((band_start + band_n_bins).max())
     bins = np.arange(first_bin, last_bin)
     split_angles = 2.0 * np.pi * bins / n_fft
 
-    mel_scale_log2 = PCM_FRAC_BITS + WINDOW_FRAC_BITS + 1 + MEL_WEIGHT_FRAC_BITS
-    lowest_shift = block_norm_bits - (PCM_FRAC_BITS + WINDOW_FRAC_BITS)  # e for a full-scale frame
-    if mel_scale_log2 + lowest_shift + config.log_floor_log2 < 0:
-        raise ConfigError("FrontendConfig: log_floor_log2 too small to represent as an integer floor")
+    mel_scale_log2 = MEL_SCALE_LOG2  # the log floor's shift range is checked by validate_frontend
 
     log2_table = _q(np.log2(1.0 + np.arange((1 << LOG2_TABLE_BITS) + 1) / (1 << LOG2_TABLE_BITS)), LOG2_FRAC_BITS)
     dct = _q(math.log(2.0) * dct_matrix(config.n_mfcc, config.n_mel), DCT_FRAC_BITS).astype(np.int16)
