@@ -183,3 +183,58 @@ def test_cli_export_and_errors(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "kws.cli", "export", "commands", "--out", str(tmp_path / "d"),
                           "--inference-period-ms", "30"], capture_output=True, text=True, env=env, timeout=600)
     assert bad.returncode == 1 and "multiple of the hop" in bad.stderr and not (tmp_path / "d").exists()
+
+
+API_MISUSE_C = r"""
+#include <stdio.h>
+#include <string.h>
+#include "kws.h"
+#define EXPECT(cond) do { if (!(cond)) { printf("FAILED line %d: %s\n", __LINE__, #cond); return 1; } } while (0)
+int main(void) {
+    static kws_context ctx;
+    int16_t pcm[KWS_HOP_SAMPLES] = {0};
+    int8_t frame[KWS_N_MFCC];
+    kws_frontend_state fe;
+    memset(&ctx, 0x5a, sizeof ctx);                       /* never initialised */
+    EXPECT(kws_process(&ctx, pcm, KWS_HOP_SAMPLES) == KWS_ERR_STATE);
+    EXPECT(kws_best_label(&ctx) == KWS_ERR_STATE);
+    EXPECT(kws_init(NULL) == KWS_ERR_NULL);
+    EXPECT(kws_reset(NULL) == KWS_ERR_NULL);
+    EXPECT(kws_init(&ctx) == KWS_OK);
+    EXPECT(kws_process(NULL, pcm, 1) == KWS_ERR_NULL);
+    EXPECT(kws_process(&ctx, NULL, 1) == KWS_ERR_NULL);
+    EXPECT(kws_process(&ctx, NULL, 0) == 0);
+    EXPECT(kws_process(&ctx, pcm, -1) == KWS_ERR_LENGTH);
+    EXPECT(kws_best_label(&ctx) == -1 && kws_scored_frame(&ctx) == -1);
+    EXPECT(kws_scores(NULL) == NULL && kws_label_name(-1) == NULL && kws_label_name(KWS_N_CLASSES) == NULL);
+    EXPECT(strcmp(kws_label_name(0), "_silence_") == 0);
+    EXPECT(kws_model_invoke(NULL, NULL) == KWS_ERR_NULL);
+    EXPECT(kws_frontend_reset(NULL) == KWS_ERR_NULL);
+    EXPECT(kws_frontend_reset(&fe) == KWS_OK);
+    EXPECT(kws_frontend_process(&fe, pcm, -5, frame, 1) < 0);
+    EXPECT(kws_frontend_process(NULL, pcm, 5, frame, 1) == KWS_ERR_NULL);
+    /* a full window of silence, then one inference per period */
+    int32_t runs = 0;
+    for (int32_t hop = 0; hop < KWS_FRAMES_PER_CLIP + 2 + KWS_INFERENCE_PERIOD_FRAMES; ++hop)
+        runs += kws_process(&ctx, pcm, KWS_HOP_SAMPLES);
+    EXPECT(runs == 2);
+    EXPECT(strcmp(kws_label_name(kws_best_label(&ctx)), "_silence_") == 0);
+    EXPECT(kws_reset(&ctx) == KWS_OK && kws_best_label(&ctx) == -1 && kws_frames_seen(&ctx) == 0);
+    printf("OK\n");
+    return 0;
+}
+"""
+
+
+def test_c_api_checks_its_arguments(exported, tmp_path):
+    out, _ = exported
+    (tmp_path / "api_test.c").write_text(API_MISUSE_C)
+    exe = tmp_path / "api_test"
+    sources = [str(tmp_path / "api_test.c")] + [str(out / n) for n in ("kws.c", "kws_frontend.c", "kws_model.c",
+                                                                        "kws_kernels.c")]
+    build = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=all", f"-I{out}", *sources, "-o", str(exe)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
