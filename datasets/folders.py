@@ -345,3 +345,29 @@ def split_by_speaker(
         side = validation if speaker_position(record.speaker, salt=salt) < validation_fraction else train
         side.append(record)
     return SpeakerSplit(train=train, validation=validation)
+
+
+def speaker_fold(speaker: str, n_folds: int, *, salt: str = "") -> int:
+    """The cross-validation fold (0 .. n_folds-1) of a speaker: ``floor(speaker_position * n_folds)``."""
+    return min(int(speaker_position(speaker, salt=salt) * n_folds), n_folds - 1)
+
+
+def split_by_fold(records: Iterable[ClipRecord], n_folds: int, fold: int, *, salt: str = "") -> SpeakerSplit:
+    """Speaker-disjoint split for k-fold cross-validation: fold ``fold``'s speakers validate.
+
+    Every speaker belongs to exactly one of ``n_folds`` folds (:func:`speaker_fold`), so the
+    validation sides of the folds partition the speakers, and any other folder of recordings
+    split with the same rule follows its speakers.
+
+    Raises
+    ------
+    ConfigError
+        ``n_folds`` < 2 or ``fold`` outside ``0 .. n_folds-1``.
+    """
+    if n_folds < 2 or not 0 <= fold < n_folds:
+        raise ConfigError(f"fold {fold} of {n_folds}: need n_folds >= 2 and 0 <= fold < n_folds")
+    train, validation = [], []
+    for record in records:
+        (validation if speaker_fold(record.speaker, n_folds, salt=salt) == fold else train).append(record)
+    return SpeakerSplit(train=train, validation=validation)
+

@@ -360,3 +360,43 @@ def make_silence_clip(
     gain = rng.uniform(low, high) if high > low else low
     clip = np.clip(bank.sample(n_samples, rng) * gain, -1.0, 1.0)
     return float_to_int16(clip)
+
+
+# --------------------------------------------------------------------------- #
+# Which recordings train and which validate
+# --------------------------------------------------------------------------- #
+
+#: Folders (under $KWS_DATA) of noise and ambience recordings used for ``_silence_``, noise
+#: augmentation and the noisy / ambience validation sets.
+NOISE_FOLDERS = (BACKGROUND_NOISE_DIR, AMBIENT_DIR)
+
+
+def noise_recording_names(folders: Sequence[str] = NOISE_FOLDERS) -> list[str]:
+    """``folder/file`` names of every noise recording in ``folders`` (sorted)."""
+    names = []
+    for folder in folders:
+        root = require_data_folder(folder)
+        names += [f"{folder}/{p.name}" for p in sorted(root.iterdir())
+                  if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS]
+    return names
+
+
+def noise_folds(names: Sequence[str], n_folds: int, *, salt: str = "") -> dict[str, int]:
+    """Assign noise recordings to ``n_folds`` folds, balanced: sorted by a hash of the name, dealt
+    round-robin (so every fold holds recordings, unlike a plain hash of a few dozen names)."""
+    import hashlib
+
+    order = sorted(names, key=lambda n: hashlib.sha1((salt + n).encode()).hexdigest())
+    return {name: i % n_folds for i, name in enumerate(order)}
+
+
+def load_noise_recordings(names: Sequence[str], *, sample_rate: int = 16000) -> list[Noise]:
+    """Load ``folder/file`` recordings (as listed by :func:`noise_recording_names`); the Noise names
+    are the ``folder/file`` names."""
+    noises = []
+    for name in names:
+        folder, _, file = name.partition("/")
+        noise = load_noise_file(require_data_folder(folder) / file, sample_rate=sample_rate)
+        noises.append(dataclasses.replace(noise, name=name))
+    return noises
+

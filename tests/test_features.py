@@ -82,9 +82,9 @@ def test_content_hash_follows_bytes_not_names(tmp_path):
 
 
 def test_generated_silence_needs_noise_and_is_quiet(real_data, tmp_path):
-    from kws.datasets.noise import load_background_noise
+    from kws.datasets.noise import noise_recording_names
 
-    names = [n.name for n in load_background_noise()]
+    names = noise_recording_names(("background_noise",))
     jobs = [FeatureJob(f"silence:0:{i}", 0, 0) for i in range(4)]
     result = featurise(jobs, frontend=FrontendConfig(), augment=AugmentConfig(), cache_dir=tmp_path, noise_names=names,
                        n_jobs=1)

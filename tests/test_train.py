@@ -1,5 +1,6 @@
 """End-to-end training on a tiny real-speech subset: run folder, int8 parity, resume, refusal."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -149,3 +150,98 @@ def test_kws_train_cli_writes_run_and_refuses_to_overwrite(tiny_real, tmp_path, 
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 1
     assert main(["train", "--config", str(config), "--out", str(run)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_cross_validation_holds_out_speakers_and_noise(tiny_real, tmp_path):
+    from kws.datasets.folders import speaker_fold
+    from kws.training.cv import run_cross_validation
+    from kws.training.data import real_split
+    from kws.training.validation import noise_split
+
+    config = tiny_config(tiny_real, tmp_path, epochs=1, real_silence=False, noise_folders=("background_noise",),
+                         noise_folds=2, validation_silence=6, noisy_snr_db=(10.0, 0.0), ambience_windows=10)
+    # every speaker validates in exactly one fold; held-out noise never trains
+    seen = []
+    for fold in range(2):
+        fold_config = dataclasses.replace(config, folds=2, fold=fold)
+        train, validation, _ = real_split(fold_config)
+        assert not {r.speaker for r in train} & {r.speaker for r in validation}
+        assert all(speaker_fold(r.speaker, 2) == fold for r in validation)
+        assert not any(r.label == "_silence_" for r in train + validation)  # real_silence = false
+        seen += [r.path for r in validation]
+        training_noise, held = noise_split(fold_config)
+        assert held and not set(held) & set(training_noise)
+    assert len(seen) == len(set(seen))
+
+    summary = run_cross_validation(config, tmp_path / "cv", 2, log=lambda line: None)
+    assert set(summary["int8_accuracy"]) == {"mean", "std", "folds"} and len(summary["int8_accuracy"]["folds"]) == 2
+    assert set(summary["per_class_recall"]) == set(LABELS)
+    for key in ["speech_clean_accuracy", "speech_snr_10db_accuracy", "speech_snr_0db_accuracy",
+                "ambience_false_command_rate"]:
+        assert key in summary["robustness"], key
+    fold0 = json.loads((tmp_path / "cv" / "fold0" / "metrics.json").read_text())
+    assert fold0["per_class"]["_silence_"]["n"] == 6  # held-out silence in the validation
+    assert (tmp_path / "cv" / "cv.md").read_text().count("\n| ") >= 2 + len(LABELS)
+    assert (tmp_path / "cv" / "cv_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigError, match="already exists"):
+        run_cross_validation(config, tmp_path / "cv", 2, log=lambda line: None)
+    again = run_cross_validation(config, tmp_path / "cv", 2, resume=True, log=lambda line: None)
+    assert again["int8_accuracy"] == summary["int8_accuracy"]
+
+
+MULTIWORKER_SCRIPT = """
+import json, sys
+from pathlib import Path
+from kws.training.config import TrainConfig
+from kws.training.train import run_training
+settings = json.loads(sys.argv[1])
+settings["labels"] = tuple(settings["labels"])
+settings["extra_real"] = tuple(settings["extra_real"])
+settings["synth_engines"] = tuple(settings["synth_engines"])
+metrics = run_training(TrainConfig(**settings), Path(sys.argv[2]), log=lambda line: None)
+print("EPOCHS", metrics["epochs"])
+"""
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multiworker_strategy_trains_with_two_local_workers(tiny_real, tmp_path):
+    """Two worker processes on loopback ports form a TF_CONFIG cluster; both finish, the chief writes."""
+    import os
+    import subprocess
+    import sys
+
+    from kws.training.train import run_training
+
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    settings = dict(architecture="tiny_conv", labels=list(LABELS), epochs=1, batch_size=32, real_data=str(tiny_real),
+                    extra_real=[], use_synthetic=False, synth_engines=["espeak"], silence_examples=8,
+                    augment_variants=0, jobs=1, cache_dir=str(tmp_path / "cache"), examples_per_class=24,
+                    strategy="multiworker")
+    # featurise once up front so the two workers do not race to fill the cache
+    run_training(TrainConfig(**{**settings, "strategy": "none", "labels": LABELS, "extra_real": (),
+                                "synth_engines": ("espeak",)}), tmp_path / "warm", log=lambda s: None)
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                   TF_CPP_MIN_LOG_LEVEL="2")
+        out = tmp_path / f"worker{index}"
+        workers.append(subprocess.Popen([sys.executable, "-c", MULTIWORKER_SCRIPT, json.dumps(settings), str(out)],
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = [w.communicate(timeout=600) for w in workers]
+    for worker, (stdout, stderr) in zip(workers, results):
+        assert worker.returncode == 0, stderr[-3000:]
+        assert "EPOCHS 1" in stdout
+    assert (tmp_path / "worker0" / "model_int8.tflite").is_file()  # the chief's run folder
+    assert not (tmp_path / "worker1").exists()  # the other worker wrote nothing of its own

@@ -48,7 +48,29 @@ class TrainConfig:
     real_data: str = "speech_commands_v0.02_test"
     """Folder of ``<label>/*`` real clips (absolute, or relative to $KWS_DATA)."""
     validation_fraction: float = 0.25
-    """Share of real speakers held out for validation (no speaker on both sides)."""
+    """Share of real speakers held out for validation (no speaker on both sides); used when ``folds`` is 0."""
+    folds: int = 0
+    """Speaker cross-validation: 0 = one split by ``validation_fraction``; k >= 2 = k folds of
+    speakers (every speaker in exactly one), the speakers of fold ``fold`` validate."""
+    fold: int = 0
+    """The validating speaker fold when ``folds`` >= 2; also selects the held-out noise fold."""
+    all_speakers: bool = False
+    """Train on every real speaker and validate on no speech: the final model, once its recipe
+    was chosen by cross-validation (held-out noise still measures ambience)."""
+    real_silence: bool = True
+    """Use the real ``_silence_`` clips of ``real_data``. They are cut from the Speech Commands
+    noise recordings, so they share audio with noise-made examples; false keeps the noise split honest."""
+    noise_folders: tuple[str, ...] = ("background_noise",)
+    """Folders (under $KWS_DATA) of noise recordings for ``_silence_`` and noise augmentation."""
+    noise_folds: int = 0
+    """0 = train on every noise recording; k >= 2 = deal the recordings into k folds and hold
+    fold ``fold % k`` out of training for the validation silence, noisy speech and ambience sets."""
+    validation_silence: int = 0
+    """``_silence_`` validation clips cut from the held-out noise recordings (needs ``noise_folds``)."""
+    noisy_snr_db: tuple[float, ...] = ()
+    """Also validate the speech clips mixed with held-out noise at these SNRs (whole-clip power)."""
+    ambience_windows: int = 0
+    """1 s windows of held-out ambience (-50 .. -20 dBFS RMS) to count false commands on."""
     split_salt: str = ""
     """Change to draw another speaker-disjoint split."""
     extra_real: tuple[str, ...] = ("speech_commands_v0.01_samples", "free_spoken_digits", "wakeword_clips")
@@ -91,6 +113,15 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
+        if self.folds == 1 or self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
+            raise ConfigError(f"TrainConfig: fold {self.fold} of folds {self.folds}: need folds 0 or >= 2 "
+                              f"and 0 <= fold < folds")
+        if self.noise_folds == 1 or self.noise_folds < 0:
+            raise ConfigError("TrainConfig: noise_folds must be 0 or >= 2")
+        needs_noise_split = self.validation_silence > 0 or self.ambience_windows > 0 or self.noisy_snr_db
+        if needs_noise_split and not self.noise_folds:
+            raise ConfigError("TrainConfig: validation_silence, noisy_snr_db and ambience_windows need held-out "
+                              "noise (noise_folds >= 2)")
         if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
             raise ConfigError("TrainConfig: labels must be at least two distinct names")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.datasets.folders import load_label_folders, split_by_speaker
+from kws.datasets.folders import SpeakerSplit, load_label_folders, split_by_fold, split_by_speaker
 from kws.datasets.manifest import ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import DataError
@@ -36,13 +36,23 @@ def _resolve(folder: str) -> Path:
     return path if path.is_absolute() else data_root() / path
 
 
+def speaker_split(records: list[ClipRecord], config: TrainConfig) -> SpeakerSplit:
+    """The run's speaker rule, for the main real folder and every extra one alike."""
+    if config.all_speakers:
+        return SpeakerSplit(train=list(records), validation=[])
+    if config.folds:
+        return split_by_fold(records, config.folds, config.fold, salt=config.split_salt)
+    return split_by_speaker(records, config.validation_fraction, salt=config.split_salt)
+
+
 def real_split(config: TrainConfig) -> tuple[list[ClipRecord], list[ClipRecord], list[tuple[str, str]]]:
     """Speaker-disjoint (train, validation) records of ``config.real_data``, plus bad files."""
     folder = _resolve(config.real_data)
     if not folder.is_dir():
         raise DataError(f"{folder}: real data folder not found (set KWS_DATA or real_data)")
-    load = load_label_folders(folder, labels=list(config.labels))
-    split = split_by_speaker(load.records, config.validation_fraction, salt=config.split_salt)
+    labels = [label for label in config.labels if config.real_silence or label != "_silence_"]
+    load = load_label_folders(folder, labels=labels)
+    split = speaker_split(load.records, config)
     return list(split.train), list(split.validation), [(b.path, b.reason) for b in load.bad_files]
 
 
@@ -57,7 +67,7 @@ def extra_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip
         words = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         mapping = {w: (w if w in config.keywords else "_unknown_") for w in words}
         load = load_label_folders(folder, labels=mapping)
-        train_side = list(split_by_speaker(load.records, config.validation_fraction, salt=config.split_salt).train)
+        train_side = list(speaker_split(load.records, config).train)
         unknown = [r for r in train_side if r.label == "_unknown_"]
         if len(unknown) > MAX_CLIPS_PER_EXTRA_FOLDER:  # keep one folder from swamping _unknown_
             keep = set(rng.choice(len(unknown), MAX_CLIPS_PER_EXTRA_FOLDER, replace=False).tolist())

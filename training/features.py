@@ -110,11 +110,10 @@ def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash:
                  noise_names: Sequence[str] | None) -> None:
     global _STATE
     bank = None
-    if noise_names is not None:
-        from kws.datasets.noise import NoiseBank, load_background_noise
+    if noise_names:
+        from kws.datasets.noise import NoiseBank, load_noise_recordings
 
-        noises = [n for n in load_background_noise(sample_rate=frontend.sample_rate_hz) if n.name in set(noise_names)]
-        bank = NoiseBank(noises) if noises else None
+        bank = NoiseBank(load_noise_recordings(noise_names, sample_rate=frontend.sample_rate_hz))
     _STATE = _WorkerState(frontend, augment, augment_hash, FeatureCache(cache_root), bank)
 
 

@@ -150,6 +150,17 @@ def write_history_csv(path: Path, history: list[dict]) -> None:
                 writer.writerow({k: row.get(k, "") for k in HISTORY_FIELDS})
 
 
+def distributed_dataset(x: np.ndarray, y: np.ndarray, global_batch: int):
+    """Batches of (x, y) for a tf.distribute strategy. Every worker builds the same epoch (same
+    seed), so the batches are sharded by position (``DATA``), each worker taking its share."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y.astype(np.float32))).batch(global_batch)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def fit(model, train: Examples, validation: Examples, config: TrainConfig, frontend: FrontendConfig, *,
         epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
         log: Callable[[str], None] = print) -> list[dict]:
@@ -168,10 +179,17 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
         order = balanced_epoch_indices(train.labels, n_classes, per_class, rng, is_real=train.is_real,
                                        real_share=config.real_share)
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
-        result = model.fit(x, keras.utils.to_categorical(y, n_classes), batch_size=config.batch_size, epochs=1,
-                           shuffle=False, verbose=0,
-                           callbacks=[batch_progress(steps, f"epoch {epoch + 1}/{epochs}")])
-        val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
+        y_onehot = keras.utils.to_categorical(y, n_classes)
+        progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
+        if config.strategy == "none":
+            result = model.fit(x, y_onehot, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0,
+                               callbacks=[progress])
+            val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
+        else:  # a tf.data pipeline the strategy splits between replicas and workers
+            result = model.fit(distributed_dataset(x, y_onehot, config.batch_size), epochs=1, verbose=0,
+                               callbacks=[progress])
+            val_loss, val_accuracy = (model.evaluate(distributed_dataset(val_x, val_y, 512), verbose=0)
+                                      if len(val_y) else (0.0, 0.0))
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {
             "epoch": epoch + 1,

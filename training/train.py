@@ -11,7 +11,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -25,19 +27,27 @@ from kws.training.config import TrainConfig, train_config_from_dict
 from kws.training.data import SOURCE_NOISE, assemble
 from kws.training.features import featurise, jobs_for
 from kws.training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
+from kws.training.validation import held_out_audio, robustness_metrics
 
 TRAIN_CONFIG_FILE = "train_config.json"
 
 
+_STRATEGIES: dict = {}
+
+
 def distribution_strategy(name: str):
-    """The tf.distribute strategy for ``none`` / ``mirrored`` / ``multiworker``."""
+    """The tf.distribute strategy for ``none`` / ``mirrored`` / ``multiworker`` (one per process:
+    a multi-worker strategy must exist before TensorFlow runs its first op)."""
     import tensorflow as tf
 
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster described by $TF_CONFIG
-    return tf.distribute.get_strategy()
+    if name not in _STRATEGIES:
+        if name == "mirrored":
+            _STRATEGIES[name] = tf.distribute.MirroredStrategy()
+        elif name == "multiworker":
+            _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()  # cluster described by $TF_CONFIG
+        else:
+            return tf.distribute.get_strategy()
+    return _STRATEGIES[name]
 
 
 def seed_everything(seed: int) -> None:
@@ -82,14 +92,18 @@ class Featurised:
     train_sources: np.ndarray  # [n_train] source name per example
     bad_files: list[tuple[str, str]]
     counts: dict
+    validation_records: list = dataclasses.field(default_factory=list)
+    """The real clips behind ``validation`` (in order), for the noisy-speech measurements."""
 
 
 def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[str], None]) -> Featurised:
     """Assemble the records and turn them into cached int8 features (clean + augmented variants)."""
-    data = assemble(config)
-    from kws.datasets.noise import load_background_noise
+    from kws.training.validation import noise_split
 
-    noise_names = [n.name for n in load_background_noise(sample_rate=frontend.sample_rate_hz)]
+    data = assemble(config)
+    noise_names, held_out_noise = noise_split(config)
+    if held_out_noise:
+        log(f"noise: {len(noise_names)} recordings train, {len(held_out_noise)} held out: {', '.join(held_out_noise)}")
     cache = Path(config.cache_dir) / "features"
     index = {label: i for i, label in enumerate(config.labels)}
     real_variants = config.augment_variants if config.real_augment_variants < 0 else config.real_augment_variants
@@ -117,6 +131,7 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
         train=Examples(train_set.features, np.array([index[r.label] for r in train_records], np.int64),
                        is_real=np.array([r.source == "real" for r in train_records])),
         validation=Examples(val_set.features, np.array([index[r.label] for r in val_records], np.int64)),
+        validation_records=val_records,
         train_sources=np.array([r.source for r in train_records]),
         bad_files=sorted(set(bad)),
         counts={label: dict(c) for label, c in sorted(counts.items())},
@@ -181,17 +196,38 @@ def ablation(config: TrainConfig, data: Featurised, frontend: FrontendConfig, lo
 def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = False, resume: bool = False,
                  log: Callable[[str], None] = print) -> dict:
     """Train, quantise, evaluate and write the run folder. Returns the metrics dict."""
-    from kws.training.report import finish_run
-
-    run_dir = Path(run_dir)
     frontend = FrontendConfig()
     started = time.perf_counter()
+    distribution_strategy(config.strategy)  # before any TensorFlow op (collectives are set up at start-up)
     check_architecture(config, frontend)  # a typo in [model] fails now, not after featurisation
+    if config.strategy == "multiworker" and not is_chief_worker():
+        # every worker runs the same steps (collectives), but only the chief writes the run folder
+        with tempfile.TemporaryDirectory(prefix="kws-worker-") as scratch:
+            return _run(config, Path(scratch) / "run", frontend, started, force=False, resume=False, log=log)
+    return _run(config, Path(run_dir), frontend, started, force=force, resume=resume, log=log)
+
+
+def is_chief_worker() -> bool:
+    """True for the chief of a $TF_CONFIG cluster (the ``chief`` task, else ``worker`` 0)."""
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = cluster.get("task", {})
+    has_chief = "chief" in cluster.get("cluster", {})
+    return task.get("type") == "chief" or (not has_chief and task.get("type", "worker") == "worker"
+                                           and int(task.get("index", 0)) == 0)
+
+
+def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: float, *, force: bool, resume: bool,
+         log: Callable[[str], None]) -> dict:
+    from kws.training.report import finish_run
+
     prepare_run_dir(run_dir, config, force=force, resume=resume)
     seed_everything(config.seed)
     data = featurise_run(config, frontend, log)
     for path, reason in data.bad_files:
         log(f"skipped: {path}: {reason}")
+    held_out = held_out_audio(config, frontend)
+    if held_out.silence:
+        data.validation = with_held_out_silence(data.validation, held_out.silence, config, frontend)
 
     checkpoint = load_checkpoint(run_dir) if resume else None
     if checkpoint:
@@ -211,5 +247,36 @@ def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = Fals
         model.save(tmp)
     write_history_csv(run_dir / "history.csv", history)
     ablation_results = ablation(config, data, frontend, log) if config.ablation_epochs > 0 else {}
-    return finish_run(model, config, frontend, data, history, run_dir, train_seconds=train_seconds,
-                      ablation=ablation_results, log=log)
+    metrics = finish_run(model, config, frontend, data, history, run_dir, train_seconds=train_seconds,
+                         ablation=ablation_results, log=log)
+    if config.noise_folds:
+        metrics["robustness"] = held_out_robustness(run_dir, data, held_out, config, frontend, log)
+        write_json_atomic(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def with_held_out_silence(validation: Examples, silence: list[np.ndarray], config: TrainConfig,
+                          frontend: FrontendConfig) -> Examples:
+    """Validation plus ``_silence_`` clips cut from noise recordings training never used."""
+    from kws.frontend import compute_features_many
+
+    features = np.stack(compute_features_many(silence, frontend))
+    labels = np.full(len(silence), config.labels.index("_silence_"), np.int64)
+    return Examples(np.concatenate([validation.features, features]), np.concatenate([validation.labels, labels]))
+
+
+def held_out_robustness(run_dir: Path, data: Featurised, held_out, config: TrainConfig, frontend: FrontendConfig,
+                        log: Callable[[str], None]) -> dict:
+    """int8 accuracy of the validation speech clean / at each SNR, false commands on held-out ambience."""
+    from kws.audio import read_audio
+    from kws.clips import fit_to_clip
+    from kws.model import KwsModel
+
+    model = KwsModel.load(run_dir)
+    speech = [(r, fit_to_clip(read_audio(r.path, frontend.sample_rate_hz), frontend.clip_samples))
+              for r in data.validation_records if r.label != "_silence_"]
+    index = {label: i for i, label in enumerate(config.labels)}
+    result = robustness_metrics(model, [pcm for _, pcm in speech], np.array([index[r.label] for r, _ in speech]),
+                                held_out, config, frontend)
+    log("held-out noise: " + ", ".join(f"{k} {v}" for k, v in result.items() if isinstance(v, float)))
+    return result

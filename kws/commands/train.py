@@ -19,10 +19,18 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     config = load_train_config(args.config) if args.config else TrainConfig()
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("strategy", args.strategy), ("seed", args.seed))
-                 if v is not None}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("strategy", args.strategy), ("seed", args.seed),
+                                   ("all_speakers", True if args.all_speakers else None)) if v is not None}
     if overrides:
         config = dataclasses.replace(config, **overrides)
+    if args.cv is not None:
+        from kws.training.cv import run_cross_validation
+
+        summary = run_cross_validation(config, args.out, args.cv, force=args.force, resume=args.resume)
+        print(f"cross-validation folder: {args.out} (cv.md, cv.json, cv_accuracy.png)")
+        print(f"int8 accuracy over {args.cv} speaker folds: {summary['int8_accuracy']['mean']:.4f} "
+              f"± {summary['int8_accuracy']['std']:.4f}")
+        return 0
     metrics = run_training(config, args.out, force=args.force, resume=args.resume)
     print(f"run folder: {args.out}")
     print(f"validation accuracy: float {metrics['float_val_accuracy']:.4f}, int8 {metrics['int8_val_accuracy']:.4f} "
@@ -38,6 +46,10 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, help="run folder to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing run folder")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
+    parser.add_argument("--cv", type=int, metavar="K",
+                        help="k-fold speaker cross-validation: train K runs (OUT/fold0..), write OUT/cv.md + cv.json")
+    parser.add_argument("--all-speakers", action="store_true",
+                        help="train on every real speaker (the final model once the recipe is chosen by --cv)")
     parser.add_argument("--epochs", type=int, help="override the config's epochs")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"],
