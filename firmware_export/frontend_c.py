@@ -75,6 +75,8 @@ def frontend_constants(config: FrontendConfig) -> dict[str, int]:
 
 def _check_emittable(t: FrontendTables) -> None:
     """Assumptions of the C loops that the tables must meet (raise instead of emitting wrong C)."""
+    if t.config.fft_size < 8:
+        raise ConfigError("FrontendConfig: the C FFT needs fft_size >= 8 (stages 1 and 2 run as one pass)")
     steps = np.diff(np.asarray(t.log2_table_q16, np.int64))
     if steps.min() < 0 or steps.max() << (LOG2_MANTISSA_BITS - LOG2_TABLE_BITS) >= 1 << 31:
         raise ConfigError("FrontendConfig: log2 interpolation would overflow int32")
@@ -177,6 +179,11 @@ const char kws_frontend_config_hash[] = "{hash}";
 
 {tables}
 #define KWS_FE_M KWS_FFT_HALF /* points of the complex FFT */
+#if defined(__GNUC__)
+#define KWS_FE_NOINLINE __attribute__((noinline))
+#else
+#define KWS_FE_NOINLINE
+#endif
 #define KWS_FE_LOG2_REMAINDER_BITS (KWS_LOG2_MANTISSA_BITS - KWS_LOG2_TABLE_BITS)
 
 /* round(x / 2**30) of an exact int64 product sum, back to int32 (|result| < 2**31 by the bounds). */
@@ -199,6 +206,79 @@ static int32_t kws_fe_log2_q16(uint64_t v) {{
            kws_round_shift_right32(step * remainder, KWS_FE_LOG2_REMAINDER_BITS);
 }}
 
+/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), in the order of
+ * kws.frontend.fft.complex_fft: every butterfly computes exactly what the Python reference does;
+ * only the loop order differs. Each input is first multiplied by 2**shift (rounded) once. Kept out
+ * of line so that its loops get the registers to themselves. */
+static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
+    int32_t i;
+    /* 2. Bit-reversal permutation of the complex points in place, applying the block shift on
+     *    the way (each point is shifted exactly once), then radix-2 DIT butterflies. */
+    for (i = 0; i < KWS_FE_M; ++i) {{
+        const int32_t j = kws_frontend_fft_bitrev[i];
+        if (i <= j) {{
+            const int32_t i_re = kws_shift_by32(z[2 * i], shift), i_im = kws_shift_by32(z[2 * i + 1], shift);
+            const int32_t j_re = kws_shift_by32(z[2 * j], shift), j_im = kws_shift_by32(z[2 * j + 1], shift);
+            z[2 * i] = j_re;
+            z[2 * i + 1] = j_im;
+            z[2 * j] = i_re; /* i == j: i_re == j_re, the same value twice */
+            z[2 * j + 1] = i_im;
+        }}
+    }}
+    /* Stages 1 and 2 (sizes 2 and 4) together, in registers: their twiddles are 1 and -j, whose
+     * products are exact, so the butterflies need none. */
+    for (int32_t *p = z, *end = &z[2 * KWS_FE_M]; p < end; p += 8) {{
+        const int32_t s0_re = p[0] + p[2], s0_im = p[1] + p[3], s1_re = p[0] - p[2], s1_im = p[1] - p[3];
+        const int32_t s2_re = p[4] + p[6], s2_im = p[5] + p[7], s3_re = p[4] - p[6], s3_im = p[5] - p[7];
+        p[0] = s0_re + s2_re;
+        p[1] = s0_im + s2_im;
+        p[4] = s0_re - s2_re;
+        p[5] = s0_im - s2_im;
+        p[2] = s1_re + s3_im; /* s1 + (-j) s3 */
+        p[3] = s1_im - s3_re;
+        p[6] = s1_re - s3_im;
+        p[7] = s1_im + s3_re;
+    }}
+    for (int32_t half = 4, step = KWS_FE_M / 8; half < KWS_FE_M; half <<= 1, step >>= 1) {{
+        int32_t *const end = &z[2 * KWS_FE_M];
+        /* k = 0 (twiddle 1) and k = half / 2 (twiddle -j): exact, no products */
+        for (int32_t *pa = z; pa < end; pa += 4 * half) {{
+            int32_t *pb = pa + 2 * half;
+            const int32_t a_re = pa[0], a_im = pa[1], b_re = pb[0], b_im = pb[1];
+            pa[0] = a_re + b_re;
+            pa[1] = a_im + b_im;
+            pb[0] = a_re - b_re;
+            pb[1] = a_im - b_im;
+        }}
+        for (int32_t *pa = &z[half]; pa < end; pa += 4 * half) {{
+            int32_t *pb = pa + 2 * half;
+            const int32_t a_re = pa[0], a_im = pa[1], b_re = pb[0], b_im = pb[1];
+            pa[0] = a_re + b_im;
+            pa[1] = a_im - b_re;
+            pb[0] = a_re - b_im;
+            pb[1] = a_im + b_re;
+        }}
+        const int32_t *pc = &kws_frontend_fft_cos_q30[step], *ps = &kws_frontend_fft_sin_q30[step];
+        for (int32_t k = 1; k < half; ++k, pc += step, ps += step) {{
+            if (2 * k == half) continue; /* done above */
+            /* (b_re + j b_im) * (c - j s): t_re = b_re c + b_im s, t_im = b_im c + (-b_re) s, each an
+             * exact int64 sum rounded once */
+            const int32_t c = *pc, s = *ps;
+            for (int32_t *pa = &z[2 * k]; pa < end; pa += 4 * half) {{
+                int32_t *pb = pa + 2 * half;
+                const int32_t b_re = pb[0], b_im = pb[1];
+                const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)(-b_re) * s);
+                const int32_t a_re = pa[0], a_im = pa[1];
+                pa[0] = a_re + t_re;
+                pa[1] = a_im + t_im;
+                pb[0] = a_re - t_re;
+                pb[1] = a_im - t_im;
+            }}
+        }}
+    }}
+}}
+
 void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
     /* Scratch on the stack: {fft_bytes} bytes of FFT data + {mel_bytes} bytes of mel energies. */
     int32_t z[2 * KWS_FE_M]; /* interleaved re, im */
@@ -217,51 +297,8 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
     for (; i < KWS_FFT_SIZE; ++i) z[i] = 0; /* zero padding */
     const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
 
-    /* 2. Bit-reversal permutation of the complex points in place, applying the block shift on
-     *    the way (each point is shifted exactly once), then radix-2 DIT butterflies. */
-    for (i = 0; i < KWS_FE_M; ++i) {{
-        const int32_t j = kws_frontend_fft_bitrev[i];
-        if (i <= j) {{
-            const int32_t i_re = kws_shift_by32(z[2 * i], shift), i_im = kws_shift_by32(z[2 * i + 1], shift);
-            const int32_t j_re = kws_shift_by32(z[2 * j], shift), j_im = kws_shift_by32(z[2 * j + 1], shift);
-            z[2 * i] = j_re;
-            z[2 * i + 1] = j_im;
-            z[2 * j] = i_re; /* i == j: i_re == j_re, the same value twice */
-            z[2 * j + 1] = i_im;
-        }}
-    }}
-    for (int32_t size = 2, step = KWS_FE_M / 2; size <= KWS_FE_M; size <<= 1, step >>= 1) {{
-        const int32_t half = size >> 1;
-        /* twiddle 1 (k = 0) and, from size 4 on, -j (k = half / 2: cos 0, sin 2**30): the products
-         * are exact, so the butterflies need none */
-        for (int32_t k = 0; k < half; k += half > 1 ? half / 2 : 1) {{
-            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
-                int32_t *pb = pa + 2 * half;
-                const int32_t a_re = pa[0], a_im = pa[1];
-                const int32_t t_re = k == 0 ? pb[0] : pb[1], t_im = k == 0 ? pb[1] : -pb[0];
-                pa[0] = a_re + t_re;
-                pa[1] = a_im + t_im;
-                pb[0] = a_re - t_re;
-                pb[1] = a_im - t_im;
-            }}
-        }}
-        for (int32_t k = 1; k < half; ++k) {{
-            if (2 * k == half) continue; /* done above */
-            const int32_t c = kws_frontend_fft_cos_q30[k * step], s = kws_frontend_fft_sin_q30[k * step];
-            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
-                int32_t *pb = pa + 2 * half;
-                const int32_t b_re = pb[0], b_im = pb[1], minus_b_re = -b_re;
-                /* (b_re + j b_im) * (c - j s), each part one multiply-accumulate, rounded once */
-                const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
-                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)minus_b_re * s);
-                const int32_t a_re = pa[0], a_im = pa[1];
-                pa[0] = a_re + t_re;
-                pa[1] = a_im + t_im;
-                pb[0] = a_re - t_re;
-                pb[1] = a_im - t_im;
-            }}
-        }}
-    }}
+    /* 2. In-place complex FFT of the packed frame (block shift applied on the way). */
+    kws_fe_fft(z, shift);
 
     /* 3. Real-FFT split for each used bin, |2 X[k]| by exact integer square root, and the mel
      *    energies: each bin adds weight * magnitude to the (one or two) bands that contain it. */
