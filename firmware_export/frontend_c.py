@@ -75,31 +75,51 @@ def frontend_constants(config: FrontendConfig) -> dict[str, int]:
 
 def _check_emittable(t: FrontendTables) -> None:
     """Assumptions of the C loops that the tables must meet (raise instead of emitting wrong C)."""
+    if t.config.fft_size < 8:
+        raise ConfigError("FrontendConfig: the C FFT needs fft_size >= 8 (stages 1 and 2 run as one pass)")
     steps = np.diff(np.asarray(t.log2_table_q16, np.int64))
     if steps.min() < 0 or steps.max() << (LOG2_MANTISSA_BITS - LOG2_TABLE_BITS) >= 1 << 31:
         raise ConfigError("FrontendConfig: log2 interpolation would overflow int32")
+    log2 = np.asarray(t.log2_table_q16, np.int64)
+    if log2[-1] != 1 << LOG2_FRAC_BITS or log2[:-1].min() < 0 or log2[:-1].max() >= 1 << 16:
+        raise ConfigError("FrontendConfig: the log2 table must be uint16 with last entry 2**16 (kept implicit in C)")
+
+
+def _index_type(values: np.ndarray) -> str:
+    """The narrowest unsigned C type that holds every value of an index table."""
+    top = int(np.max(values)) if np.size(values) else 0
+    return "uint8_t" if top < 1 << 8 else ("uint16_t" if top < 1 << 16 else "int32_t")
+
+
+def _half_window(window: np.ndarray) -> bool:
+    """True when the window is symmetric, w[n] == w[N - n] for 0 < n < N (the periodic Hann is),
+    so that the C file stores only w[0 .. N/2]."""
+    n = window.size
+    return n >= 2 and bool(np.array_equal(window[1:], window[1:][::-1]))
 
 
 def _tables_c(t: FrontendTables) -> str:
-    offsets = np.concatenate([[0], np.cumsum(t.mel_band_n_bins)[:-1]]).astype(np.int64)
+    window = np.asarray(t.window_q15)
+    half = _half_window(window)
+    log2 = np.asarray(t.log2_table_q16, np.int64)
     parts = [
-        "/* Q15 periodic Hann window */",
-        c_array("kws_frontend_window_q15", t.window_q15, "int16_t"),
+        "/* Q15 periodic Hann window" + (", first half: w[n] == w[KWS_WINDOW_SAMPLES - n] */" if half else " */"),
+        f"#define KWS_FE_HALF_WINDOW {int(half)}",
+        c_array("kws_frontend_window_q15", window[: window.size // 2 + 1] if half else window, "int16_t"),
         "/* Q30 twiddles cos/sin(2 pi k / (fft_size / 2)) of the complex FFT */",
         c_array("kws_frontend_fft_cos_q30", t.fft_cos_q30, "int32_t", per_line=8),
         c_array("kws_frontend_fft_sin_q30", t.fft_sin_q30, "int32_t", per_line=8),
         "/* bit-reversal permutation of the fft_size / 2 complex points */",
-        c_array("kws_frontend_fft_bitrev", t.fft_bitrev, "int16_t"),
+        c_array("kws_frontend_fft_bitrev", t.fft_bitrev, _index_type(t.fft_bitrev)),
         "/* Q30 cos/sin(2 pi k / fft_size) of the real-FFT split, for the used bins */",
         c_array("kws_frontend_split_cos_q30", t.split_cos_q30, "int32_t", per_line=8),
         c_array("kws_frontend_split_sin_q30", t.split_sin_q30, "int32_t", per_line=8),
-        "/* mel bands: first FFT bin, number of bins, offset of the first weight; Q15 weights */",
-        c_array("kws_frontend_mel_band_start", t.mel_band_start, "int16_t"),
-        c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, "int16_t"),
-        c_array("kws_frontend_mel_weight_offset", offsets, "int32_t"),
+        "/* mel bands: first FFT bin, number of bins; Q15 weights of band after band */",
+        c_array("kws_frontend_mel_band_start", t.mel_band_start, _index_type(t.mel_band_start)),
+        c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, _index_type(t.mel_band_n_bins)),
         c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t"),
-        "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 */",
-        c_array("kws_frontend_log2_table_q16", t.log2_table_q16, "int32_t", per_line=8),
+        "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 for i < 2**LOG2_TABLE_BITS; the last entry, 2**16, is implicit */",
+        c_array("kws_frontend_log2_table_q16", log2[:-1], "uint16_t"),
         "/* ln(2) * orthonormal DCT-II in Q15, [n_mfcc][n_mel] */",
         c_array("kws_frontend_dct_q15", t.dct_q15, "int16_t"),
     ]
@@ -177,6 +197,11 @@ const char kws_frontend_config_hash[] = "{hash}";
 
 {tables}
 #define KWS_FE_M KWS_FFT_HALF /* points of the complex FFT */
+#if defined(__GNUC__)
+#define KWS_FE_NOINLINE __attribute__((noinline))
+#else
+#define KWS_FE_NOINLINE
+#endif
 #define KWS_FE_LOG2_REMAINDER_BITS (KWS_LOG2_MANTISSA_BITS - KWS_LOG2_TABLE_BITS)
 
 /* round(x / 2**30) of an exact int64 product sum, back to int32 (|result| < 2**31 by the bounds). */
@@ -194,29 +219,19 @@ static int32_t kws_fe_log2_q16(uint64_t v) {{
     uint32_t index = fraction >> KWS_FE_LOG2_REMAINDER_BITS;
     int32_t remainder = (int32_t)(fraction & (((uint32_t)1 << KWS_FE_LOG2_REMAINDER_BITS) - 1u));
     int32_t low = kws_frontend_log2_table_q16[index];
-    int32_t step = kws_frontend_log2_table_q16[index + 1] - low; /* step * 2**22 < 2**31 (checked) */
+    int32_t high = index + 1 < ((uint32_t)1 << KWS_LOG2_TABLE_BITS) ? kws_frontend_log2_table_q16[index + 1]
+                                                                    : (int32_t)1 << KWS_LOG2_FRAC_BITS;
+    int32_t step = high - low; /* step * 2**22 < 2**31 (checked) */
     return (int32_t)((uint32_t)msb << KWS_LOG2_FRAC_BITS) + low +
            kws_round_shift_right32(step * remainder, KWS_FE_LOG2_REMAINDER_BITS);
 }}
 
-void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
-    /* Scratch on the stack: {fft_bytes} bytes of FFT data + {mel_bytes} bytes of mel energies. */
-    int32_t z[2 * KWS_FE_M]; /* interleaved re, im */
-    int64_t mel[KWS_N_MEL];
+/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), in the order of
+ * kws.frontend.fft.complex_fft: every butterfly computes exactly what the Python reference does;
+ * only the loop order differs. Each input is first multiplied by 2**shift (rounded) once. Kept out
+ * of line so that its loops get the registers to themselves. */
+static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
     int32_t i;
-
-    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. The
-     *    frame in natural order is already the packed complex input z[n] = x[2n] + j x[2n+1]. */
-    uint32_t peak = 0;
-    for (i = 0; i < KWS_WINDOW_SAMPLES; ++i) {{
-        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
-        uint32_t a = (uint32_t)(p < 0 ? -p : p);
-        if (a > peak) peak = a;
-        z[i] = p;
-    }}
-    for (; i < KWS_FFT_SIZE; ++i) z[i] = 0; /* zero padding */
-    const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
-
     /* 2. Bit-reversal permutation of the complex points in place, applying the block shift on
      *    the way (each point is shifted exactly once), then radix-2 DIT butterflies. */
     for (i = 0; i < KWS_FE_M; ++i) {{
@@ -230,30 +245,50 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
             z[2 * j + 1] = i_im;
         }}
     }}
-    for (int32_t size = 2, step = KWS_FE_M / 2; size <= KWS_FE_M; size <<= 1, step >>= 1) {{
-        const int32_t half = size >> 1;
-        /* twiddle 1 (k = 0) and, from size 4 on, -j (k = half / 2: cos 0, sin 2**30): the products
-         * are exact, so the butterflies need none */
-        for (int32_t k = 0; k < half; k += half > 1 ? half / 2 : 1) {{
-            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
-                int32_t *pb = pa + 2 * half;
-                const int32_t a_re = pa[0], a_im = pa[1];
-                const int32_t t_re = k == 0 ? pb[0] : pb[1], t_im = k == 0 ? pb[1] : -pb[0];
-                pa[0] = a_re + t_re;
-                pa[1] = a_im + t_im;
-                pb[0] = a_re - t_re;
-                pb[1] = a_im - t_im;
-            }}
+    /* Stages 1 and 2 (sizes 2 and 4) together, in registers: their twiddles are 1 and -j, whose
+     * products are exact, so the butterflies need none. */
+    for (int32_t *p = z, *end = &z[2 * KWS_FE_M]; p < end; p += 8) {{
+        const int32_t s0_re = p[0] + p[2], s0_im = p[1] + p[3], s1_re = p[0] - p[2], s1_im = p[1] - p[3];
+        const int32_t s2_re = p[4] + p[6], s2_im = p[5] + p[7], s3_re = p[4] - p[6], s3_im = p[5] - p[7];
+        p[0] = s0_re + s2_re;
+        p[1] = s0_im + s2_im;
+        p[4] = s0_re - s2_re;
+        p[5] = s0_im - s2_im;
+        p[2] = s1_re + s3_im; /* s1 + (-j) s3 */
+        p[3] = s1_im - s3_re;
+        p[6] = s1_re - s3_im;
+        p[7] = s1_im + s3_re;
+    }}
+    for (int32_t half = 4, step = KWS_FE_M / 8; half < KWS_FE_M; half <<= 1, step >>= 1) {{
+        int32_t *const end = &z[2 * KWS_FE_M];
+        /* k = 0 (twiddle 1) and k = half / 2 (twiddle -j): exact, no products */
+        for (int32_t *pa = z; pa < end; pa += 4 * half) {{
+            int32_t *pb = pa + 2 * half;
+            const int32_t a_re = pa[0], a_im = pa[1], b_re = pb[0], b_im = pb[1];
+            pa[0] = a_re + b_re;
+            pa[1] = a_im + b_im;
+            pb[0] = a_re - b_re;
+            pb[1] = a_im - b_im;
         }}
-        for (int32_t k = 1; k < half; ++k) {{
+        for (int32_t *pa = &z[half]; pa < end; pa += 4 * half) {{
+            int32_t *pb = pa + 2 * half;
+            const int32_t a_re = pa[0], a_im = pa[1], b_re = pb[0], b_im = pb[1];
+            pa[0] = a_re + b_im;
+            pa[1] = a_im - b_re;
+            pb[0] = a_re - b_im;
+            pb[1] = a_im + b_re;
+        }}
+        const int32_t *pc = &kws_frontend_fft_cos_q30[step], *ps = &kws_frontend_fft_sin_q30[step];
+        for (int32_t k = 1; k < half; ++k, pc += step, ps += step) {{
             if (2 * k == half) continue; /* done above */
-            const int32_t c = kws_frontend_fft_cos_q30[k * step], s = kws_frontend_fft_sin_q30[k * step];
-            for (int32_t *pa = &z[2 * k], *end = &z[2 * KWS_FE_M]; pa < end; pa += 2 * size) {{
+            /* (b_re + j b_im) * (c - j s): t_re = b_re c + b_im s, t_im = b_im c + (-b_re) s, each an
+             * exact int64 sum rounded once */
+            const int32_t c = *pc, s = *ps;
+            for (int32_t *pa = &z[2 * k]; pa < end; pa += 4 * half) {{
                 int32_t *pb = pa + 2 * half;
-                const int32_t b_re = pb[0], b_im = pb[1], minus_b_re = -b_re;
-                /* (b_re + j b_im) * (c - j s), each part one multiply-accumulate, rounded once */
+                const int32_t b_re = pb[0], b_im = pb[1];
                 const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
-                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)minus_b_re * s);
+                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)(-b_re) * s);
                 const int32_t a_re = pa[0], a_im = pa[1];
                 pa[0] = a_re + t_re;
                 pa[1] = a_im + t_im;
@@ -262,11 +297,54 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
             }}
         }}
     }}
+}}
 
-    /* 3. Real-FFT split for each used bin, |2 X[k]| by exact integer square root, and the mel
-     *    energies: each bin adds weight * magnitude to the (one or two) bands that contain it. */
-    for (i = 0; i < KWS_N_MEL; ++i) mel[i] = 0;
-    int32_t band_lo = 0;
+void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
+    /* Scratch on the stack: {fft_bytes} bytes of FFT data, {mel_bytes} of mel energies, {mag_bytes} of
+     * magnitudes (0: they reuse z). */
+    int32_t z[2 * KWS_FE_M]; /* interleaved re, im */
+    int64_t mel[KWS_N_MEL];
+#if KWS_FIRST_BIN + KWS_N_BINS_USED - 1 <= KWS_FE_M / 2
+    /* Every used bin is <= M/2: magnitude[i] overwrites z[i], complex point i/2 <= bin i, which
+     * no later bin reads (they read points above bin i and mirrors >= M/2). */
+    int32_t *const magnitude = z;
+#else
+    int32_t magnitude[KWS_N_BINS_USED];
+#endif
+    int32_t i;
+
+    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. The
+     *    frame in natural order is already the packed complex input z[n] = x[2n] + j x[2n+1]. */
+    uint32_t peak = 0;
+#if KWS_FE_HALF_WINDOW
+    for (i = 0; i <= KWS_WINDOW_SAMPLES / 2; ++i) {{
+        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
+        uint32_t a = (uint32_t)(p < 0 ? -p : p);
+        if (a > peak) peak = a;
+        z[i] = p;
+    }}
+    for (const int16_t *w = &kws_frontend_window_q15[KWS_WINDOW_SAMPLES - i]; i < KWS_WINDOW_SAMPLES; ++i) {{
+        int32_t p = (int32_t)window[i] * *w--; /* w[i] == w[KWS_WINDOW_SAMPLES - i] */
+        uint32_t a = (uint32_t)(p < 0 ? -p : p);
+        if (a > peak) peak = a;
+        z[i] = p;
+    }}
+#else
+    for (i = 0; i < KWS_WINDOW_SAMPLES; ++i) {{
+        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
+        uint32_t a = (uint32_t)(p < 0 ? -p : p);
+        if (a > peak) peak = a;
+        z[i] = p;
+    }}
+#endif
+    for (; i < KWS_FFT_SIZE; ++i) z[i] = 0; /* zero padding */
+    const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
+
+    /* 2. In-place complex FFT of the packed frame (block shift applied on the way). */
+    kws_fe_fft(z, shift);
+
+    /* 3. Real-FFT split for each used bin and |2 X[k]| by exact integer square root, then the mel
+     *    energies: per band, the sum of weight * magnitude over its bins (exact int64). */
     for (i = 0; i < KWS_N_BINS_USED; ++i) {{
         const int32_t bin = KWS_FIRST_BIN + i;
         const int32_t k = bin == KWS_FE_M ? 0 : bin, mirror = bin == 0 ? 0 : KWS_FE_M - bin; /* mod M */
@@ -278,14 +356,16 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
         const int32_t x_re = a_re + kws_fe_round_q30((int64_t)c * b_im - (int64_t)s * b_re);
         const int32_t x_im = a_im - kws_fe_round_q30((int64_t)c * b_re + (int64_t)s * b_im);
         const uint64_t energy = (uint64_t)((int64_t)x_re * x_re) + (uint64_t)((int64_t)x_im * x_im);
-        const int32_t magnitude = (int32_t)kws_isqrt64(energy); /* <= 2**30.5 */
-        while (band_lo < KWS_N_MEL &&
-               kws_frontend_mel_band_start[band_lo] + kws_frontend_mel_band_n_bins[band_lo] <= bin) ++band_lo;
-        for (int32_t b = band_lo; b < KWS_N_MEL && kws_frontend_mel_band_start[b] <= bin; ++b) {{
-            const int32_t j = bin - kws_frontend_mel_band_start[b];
-            if (j < kws_frontend_mel_band_n_bins[b])
-                mel[b] += (int64_t)kws_frontend_mel_weights_q15[kws_frontend_mel_weight_offset[b] + j] * magnitude;
-        }}
+        magnitude[i] = (int32_t)kws_isqrt64(energy); /* <= 2**30.5 */
+    }}
+
+    const int16_t *weight = kws_frontend_mel_weights_q15;
+    for (int32_t b = 0; b < KWS_N_MEL; ++b) {{
+        const int32_t *m = &magnitude[kws_frontend_mel_band_start[b] - KWS_FIRST_BIN];
+        const int32_t *const m_end = m + kws_frontend_mel_band_n_bins[b];
+        int64_t acc = 0;
+        while (m < m_end) acc += (int64_t)*weight++ * *m++;
+        mel[b] = acc;
     }}
 
     /* 4. log2(mel / 2**scale + 2**KWS_LOG_FLOOR_LOG2) in Q16, scale = KWS_MEL_SCALE_LOG2 + shift;
@@ -385,7 +465,9 @@ def frontend_ram_bytes(config: FrontendConfig) -> dict[str, int]:
     """RAM of the generated front end: the state struct and the main stack scratch, in bytes."""
     state = 2 * config.window_samples + 4
     state += (-state) % 4
-    return {"state": state, "scratch": 4 * config.fft_size + 8 * config.n_mel + 2 * config.n_mfcc}
+    t = tables(config)
+    magnitudes = 0 if t.first_bin + t.n_bins_used - 1 <= config.fft_size // 4 else 4 * t.n_bins_used
+    return {"state": state, "scratch": 4 * config.fft_size + 8 * config.n_mel + magnitudes + 2 * config.n_mfcc}
 
 
 def emit_frontend(config: FrontendConfig) -> dict[str, str]:
@@ -398,7 +480,8 @@ def emit_frontend(config: FrontendConfig) -> dict[str, str]:
     check = " || ".join(f"{name} != {constants[name]}" for name in _CHECKED)
     header = _HEADER.format(hash=short, state_bytes=ram["state"], stack_bytes=ram["scratch"])
     source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t),
-                            fft_bytes=4 * config.fft_size, mel_bytes=8 * config.n_mel)
+                            fft_bytes=4 * config.fft_size, mel_bytes=8 * config.n_mel,
+                            mag_bytes=ram["scratch"] - 4 * config.fft_size - 8 * config.n_mel - 2 * config.n_mfcc)
     return {"kws_frontend.h": header, "kws_frontend.c": source}
 
 

@@ -170,7 +170,14 @@ def test_constants_and_files():
     # every table is the c_array of the tables() array
     from kws.frontend import tables
 
-    assert c_array("kws_frontend_window_q15", tables(CONFIG).window_q15, "int16_t") in files["kws_frontend.c"]
+    # the periodic Hann window is symmetric (w[n] == w[N - n]): only w[0 .. N/2] is stored
+    window = tables(CONFIG).window_q15
+    assert np.array_equal(window[1:], window[1:][::-1])
+    assert c_array("kws_frontend_window_q15", window[: window.size // 2 + 1], "int16_t") in files["kws_frontend.c"]
+    assert "#define KWS_FE_HALF_WINDOW 1" in files["kws_frontend.c"]
+    # narrow index tables, log2 table as uint16 without its implicit last entry 2**16
+    assert c_array("kws_frontend_fft_bitrev", tables(CONFIG).fft_bitrev, "uint8_t") in files["kws_frontend.c"]
+    assert c_array("kws_frontend_log2_table_q16", tables(CONFIG).log2_table_q16[:-1], "uint16_t") in files["kws_frontend.c"]
 
 
 def test_stale_config_header_is_a_compile_error(tmp_path):

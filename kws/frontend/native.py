@@ -10,6 +10,7 @@ one ``kws export --target host`` writes).
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +23,11 @@ from kws.frontend.pipeline import DEFAULT_CONFIG, check_pcm
 from kws.frontend.tables import tables
 
 _REPO = Path(__file__).resolve().parents[2]
+
+# The cached library only ever runs on the machine that built it, so it may use that machine's
+# whole instruction set (the exported Makefile keeps portable flags).
+NATIVE_OPTIMIZE = "-O3"
+NATIVE_FLAGS = ("-march=native",)
 
 
 def default_cache_dir() -> Path:
@@ -44,13 +50,15 @@ def build_library(config: FrontendConfig = DEFAULT_CONFIG, cache_dir: str | Path
     from kws.firmware_export.hostbuild import compile_host, write_frontend_sources
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = folder / f"kws_frontend-{config.config_hash()}-{emitter_hash(config)}.so"
+    flags_tag = hashlib.sha256(" ".join((NATIVE_OPTIMIZE, *NATIVE_FLAGS)).encode()).hexdigest()[:6]
+    target = folder / f"kws_frontend-{config.config_hash()}-{emitter_hash(config)}-{flags_tag}.so"
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as work:
         sources = [p for p in write_frontend_sources(config, work) if p.suffix == ".c"]
-        built = compile_host(sources, Path(work) / target.name, shared=True)
+        built = compile_host(sources, Path(work) / target.name, shared=True, optimize=NATIVE_OPTIMIZE,
+                             extra_flags=NATIVE_FLAGS)
         os.replace(built, target)
     return target
 
