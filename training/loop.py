@@ -161,6 +161,80 @@ def distributed_dataset(x: np.ndarray, y: np.ndarray, global_batch: int):
     return dataset.with_options(options)
 
 
+class _History:
+    """What ``model.fit`` returns, for the distributed loop (``.history[name][-1]``)."""
+
+    def __init__(self, loss: float, accuracy: float):
+        self.history = {"loss": [loss], "accuracy": [accuracy]}
+
+
+_TRAIN_STEPS: dict = {}
+
+
+def _distributed_train_step(model, config: TrainConfig):
+    """One synchronous step on every replica of every worker (a tf.function, built once per model).
+
+    Keras 3's ``model.fit`` cannot take a multi-worker dataset (it tries to convert the per-replica
+    batches to one tensor), so the distributed path steps the strategy itself, as tf.distribute's
+    custom-loop guide does: per-example loss averaged over the global batch, gradients all-reduced
+    by the optimizer.
+    """
+    import keras
+    import tensorflow as tf
+
+    key = id(model)
+    if key not in _TRAIN_STEPS:
+        strategy = model.distribute_strategy
+        loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing, reduction=None)
+
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                predicted = model(x, training=True)
+                loss = tf.nn.compute_average_loss(loss_fn(y, predicted), global_batch_size=config.batch_size)
+                if model.losses:
+                    loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(predicted, 1), tf.argmax(y, 1)), tf.float32))
+            return loss, correct
+
+        @tf.function
+        def step(x, y):
+            loss, correct = strategy.run(replica_step, args=(x, y))
+            total = tf.distribute.ReduceOp.SUM
+            return strategy.reduce(total, loss, axis=None), strategy.reduce(total, correct, axis=None)
+
+        _TRAIN_STEPS[key] = step
+    return _TRAIN_STEPS[key]
+
+
+def distributed_epoch(model, x: np.ndarray, y: np.ndarray, config: TrainConfig, steps: int, description: str):
+    """One epoch under ``model.distribute_strategy`` (mirrored or multi-worker), with a progress bar."""
+    from tqdm import tqdm
+
+    strategy = model.distribute_strategy
+    step = _distributed_train_step(model, config)
+    losses, correct = [], 0.0
+    with tqdm(total=steps, desc=description, unit="batch", leave=False) as bar:
+        for x_batch, y_batch in strategy.experimental_distribute_dataset(distributed_dataset(x, y, config.batch_size)):
+            loss, hits = step(x_batch, y_batch)
+            losses.append(float(loss))
+            correct += float(hits)
+            bar.update(1)
+    return _History(float(np.mean(losses)) if losses else 0.0, correct / max(len(x), 1))
+
+
+def local_evaluate(model, x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tuple[float, float]:
+    """Validation loss and accuracy computed on this worker alone (no collectives needed)."""
+    import keras
+
+    predicted = np.concatenate([keras.ops.convert_to_numpy(model(x[i : i + 512], training=False))
+                                for i in range(0, len(x), 512)])
+    loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    loss = float(keras.ops.convert_to_numpy(loss_fn(y, predicted)))
+    return loss, float(np.mean(np.argmax(predicted, 1) == np.argmax(y, 1)))
+
+
 def fit(model, train: Examples, validation: Examples, config: TrainConfig, frontend: FrontendConfig, *,
         epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
         log: Callable[[str], None] = print) -> list[dict]:
@@ -185,11 +259,9 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
             result = model.fit(x, y_onehot, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0,
                                callbacks=[progress])
             val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
-        else:  # a tf.data pipeline the strategy splits between replicas and workers
-            result = model.fit(distributed_dataset(x, y_onehot, config.batch_size), epochs=1, verbose=0,
-                               callbacks=[progress])
-            val_loss, val_accuracy = (model.evaluate(distributed_dataset(val_x, val_y, 512), verbose=0)
-                                      if len(val_y) else (0.0, 0.0))
+        else:
+            result = distributed_epoch(model, x, y_onehot, config, steps, f"epoch {epoch + 1}/{epochs}")
+            val_loss, val_accuracy = local_evaluate(model, val_x, val_y, config) if len(val_y) else (0.0, 0.0)
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {
             "epoch": epoch + 1,
