@@ -98,6 +98,44 @@ def _half_window(window: np.ndarray) -> bool:
     return n >= 2 and bool(np.array_equal(window[1:], window[1:][::-1]))
 
 
+def half_wave_cos_q30(t: FrontendTables) -> np.ndarray | None:
+    """One table ``h[j] = cos(2 pi j / fft_size)`` in Q30, ``j = 0 .. fft_size/2``, from which every
+    FFT and split twiddle is read, or ``None`` when that would not reproduce the reference tables
+    exactly: the C file then keeps the four full tables.
+
+    With N = fft_size and M = N/2: FFT cos(2 pi k / M) = h[2k], sin(2 pi k / M) = h[|N/4 - 2k|];
+    split, bin b: cos(2 pi b / N) = h[b], sin(2 pi b / N) = h[|N/4 - b|] (sin x = cos(pi/2 - x)).
+    """
+    n = t.config.fft_size
+    h = np.round(np.cos(2.0 * np.pi * np.arange(n // 2 + 1) / n) * (1 << 30)).astype(np.int64)
+    k = np.arange(len(t.fft_cos_q30))
+    bins = t.used_bins
+    if bins.max() > n // 2 or 2 * k.max() > n // 2:
+        return None
+    same = (np.array_equal(h[2 * k], t.fft_cos_q30) and np.array_equal(h[np.abs(n // 4 - 2 * k)], t.fft_sin_q30)
+            and np.array_equal(h[bins], t.split_cos_q30) and np.array_equal(h[np.abs(n // 4 - bins)], t.split_sin_q30))
+    return h if same else None
+
+
+def _twiddles_c(t: FrontendTables) -> list[str]:
+    h = half_wave_cos_q30(t)
+    if h is not None:
+        return [
+            "/* Q30 cos(2 pi j / fft_size), j = 0 .. fft_size/2: every FFT and split twiddle (checked at export) */",
+            "#define KWS_FE_HALF_WAVE 1",
+            c_array("kws_frontend_cos_q30", h, "int32_t", per_line=8),
+        ]
+    return [
+        "#define KWS_FE_HALF_WAVE 0",
+        "/* Q30 twiddles cos/sin(2 pi k / (fft_size / 2)) of the complex FFT */",
+        c_array("kws_frontend_fft_cos_q30", t.fft_cos_q30, "int32_t", per_line=8),
+        c_array("kws_frontend_fft_sin_q30", t.fft_sin_q30, "int32_t", per_line=8),
+        "/* Q30 cos/sin(2 pi k / fft_size) of the real-FFT split, for the used bins */",
+        c_array("kws_frontend_split_cos_q30", t.split_cos_q30, "int32_t", per_line=8),
+        c_array("kws_frontend_split_sin_q30", t.split_sin_q30, "int32_t", per_line=8),
+    ]
+
+
 def _tables_c(t: FrontendTables) -> str:
     window = np.asarray(t.window_q15)
     half = _half_window(window)
@@ -106,14 +144,9 @@ def _tables_c(t: FrontendTables) -> str:
         "/* Q15 periodic Hann window" + (", first half: w[n] == w[KWS_WINDOW_SAMPLES - n] */" if half else " */"),
         f"#define KWS_FE_HALF_WINDOW {int(half)}",
         c_array("kws_frontend_window_q15", window[: window.size // 2 + 1] if half else window, "int16_t"),
-        "/* Q30 twiddles cos/sin(2 pi k / (fft_size / 2)) of the complex FFT */",
-        c_array("kws_frontend_fft_cos_q30", t.fft_cos_q30, "int32_t", per_line=8),
-        c_array("kws_frontend_fft_sin_q30", t.fft_sin_q30, "int32_t", per_line=8),
+        *_twiddles_c(t),
         "/* bit-reversal permutation of the fft_size / 2 complex points */",
         c_array("kws_frontend_fft_bitrev", t.fft_bitrev, _index_type(t.fft_bitrev)),
-        "/* Q30 cos/sin(2 pi k / fft_size) of the real-FFT split, for the used bins */",
-        c_array("kws_frontend_split_cos_q30", t.split_cos_q30, "int32_t", per_line=8),
-        c_array("kws_frontend_split_sin_q30", t.split_sin_q30, "int32_t", per_line=8),
         "/* mel bands: first FFT bin, number of bins; Q15 weights of band after band */",
         c_array("kws_frontend_mel_band_start", t.mel_band_start, _index_type(t.mel_band_start)),
         c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, _index_type(t.mel_band_n_bins)),
@@ -278,8 +311,15 @@ static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
             pb[0] = a_re - b_im;
             pb[1] = a_im + b_re;
         }}
+#if KWS_FE_HALF_WAVE
+        /* cos(2 pi k / M) = h[2k], sin(2 pi k / M) = h[|N/4 - 2k|] */
+        for (int32_t k = 1, j = 2 * step; k < half; ++k, j += 2 * step) {{
+            const int32_t *pc = &kws_frontend_cos_q30[j];
+            const int32_t *ps = &kws_frontend_cos_q30[j < KWS_FFT_SIZE / 4 ? KWS_FFT_SIZE / 4 - j : j - KWS_FFT_SIZE / 4];
+#else
         const int32_t *pc = &kws_frontend_fft_cos_q30[step], *ps = &kws_frontend_fft_sin_q30[step];
         for (int32_t k = 1; k < half; ++k, pc += step, ps += step) {{
+#endif
             if (2 * k == half) continue; /* done above */
             /* (b_re + j b_im) * (c - j s): t_re = b_re c + b_im s, t_im = b_im c + (-b_re) s, each an
              * exact int64 sum rounded once */
@@ -352,7 +392,12 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
         const int32_t zm_re = z[2 * mirror], zm_im = z[2 * mirror + 1];
         const int32_t a_re = zk_re + zm_re, a_im = zk_im - zm_im;
         const int32_t b_re = zk_re - zm_re, b_im = zk_im + zm_im;
+#if KWS_FE_HALF_WAVE
+        const int32_t c = kws_frontend_cos_q30[bin];
+        const int32_t s = kws_frontend_cos_q30[bin < KWS_FFT_SIZE / 4 ? KWS_FFT_SIZE / 4 - bin : bin - KWS_FFT_SIZE / 4];
+#else
         const int32_t c = kws_frontend_split_cos_q30[i], s = kws_frontend_split_sin_q30[i];
+#endif
         const int32_t x_re = a_re + kws_fe_round_q30((int64_t)c * b_im - (int64_t)s * b_re);
         const int32_t x_im = a_im - kws_fe_round_q30((int64_t)c * b_re + (int64_t)s * b_im);
         const uint64_t energy = (uint64_t)((int64_t)x_re * x_re) + (uint64_t)((int64_t)x_im * x_im);
