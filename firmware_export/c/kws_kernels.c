@@ -40,6 +40,25 @@ static inline int32_t kws_ror8(int32_t x) {
     uint32_t u = (uint32_t)x;
     return (int32_t)((u >> 8) | (u << 24));
 }
+/* SXTB16 / SXTAB16 of bytes 1 and 3: on the core, the rotation is the instruction's own ROR #8
+ * operand (GCC does not fuse a separate rotate into it). */
+#if defined(KWS_TEST_EMULATE_DSP)
+#define KWS_SXTB16_ROR8(x) KWS_SXTB16(kws_ror8(x))
+#define KWS_SXTAB16_ROR8(a, x) KWS_SXTAB16((a), kws_ror8(x))
+#else
+static inline int32_t kws_sxtb16_ror8(int32_t x) {
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int32_t kws_sxtab16_ror8(int32_t a, int32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+#define KWS_SXTB16_ROR8(x) kws_sxtb16_ror8(x)
+#define KWS_SXTAB16_ROR8(a, x) kws_sxtab16_ror8((a), (x))
+#endif
 /* The same 16-bit value in both lanes. */
 static inline int32_t kws_dup16(int32_t v) {
     uint32_t u = (uint32_t)v & 0xFFFFu;
@@ -57,13 +76,13 @@ static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *
     for (; i + 4 <= n; i += 4) {
         const int32_t xw = kws_load4(x + i);
         const int32_t x02 = KWS_SXTAB16(offset2, xw);
-        const int32_t x13 = KWS_SXTAB16(offset2, kws_ror8(xw));
+        const int32_t x13 = KWS_SXTAB16_ROR8(offset2, xw);
         const int32_t u = kws_load4(w0 + i);
         const int32_t v = kws_load4(w1 + i);
         a0 = KWS_SMLAD(x02, KWS_SXTB16(u), a0);
-        a0 = KWS_SMLAD(x13, KWS_SXTB16(kws_ror8(u)), a0);
+        a0 = KWS_SMLAD(x13, KWS_SXTB16_ROR8(u), a0);
         a1 = KWS_SMLAD(x02, KWS_SXTB16(v), a1);
-        a1 = KWS_SMLAD(x13, KWS_SXTB16(kws_ror8(v)), a1);
+        a1 = KWS_SMLAD(x13, KWS_SXTB16_ROR8(v), a1);
     }
 #endif
     for (; i < n; ++i) {
@@ -94,7 +113,7 @@ static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *
  *  - RoundingDivideByPOT(r, e), e >= 1: halves away from zero is floor((r - [r < 0] + 2**(e-1)) / 2**e),
  *    computed without overflow as (r' >> e) + bit e-1 of r', r' = r - [r < 0] (r > INT32_MIN here,
  *    as |r| <= |x| * q31 / 2**31 + 1/2 < 2**31). */
-static inline int32_t kws_requant(int32_t x, int32_t q31, int32_t shift) {
+KWS_INLINE int32_t kws_requant(int32_t x, int32_t q31, int32_t shift) {
     int32_t r;
     if (shift > 0) {
         x = (int32_t)((uint32_t)x << shift);
@@ -107,14 +126,23 @@ static inline int32_t kws_requant(int32_t x, int32_t q31, int32_t shift) {
 }
 
 /* Bias of channel c (int32, int16 or none). */
-static inline int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t c) {
+KWS_INLINE int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t c) {
     return bias != NULL ? bias[c] : (bias16 != NULL ? bias16[c] : 0);
 }
 
-/* Output c of a conv-like layer from its accumulator: + bias, requantize, + zero point, clamp. */
-static inline int8_t kws_conv_out(const kws_conv_params_t *p, int32_t acc, int32_t c) {
-    acc = kws_requant(acc + kws_bias(p->bias, p->bias16, c), p->multiplier[c], p->shift[c]) + p->output_offset;
-    return (int8_t)kws_clamp32(acc, p->act_min, p->act_max);
+#if defined(__GNUC__)
+#define KWS_NOINLINE __attribute__((noinline))
+#else
+#define KWS_NOINLINE
+#endif
+
+/* Channel c of a conv-like layer at one or two positions from their accumulators (bias included):
+ * requantize, + zero point, clamp, store to *o0 (and *o1 unless NULL). One out-of-line copy. */
+static KWS_NOINLINE void kws_conv_store(const kws_conv_params_t *p, int32_t c, int32_t a, int32_t b, int8_t *o0,
+                                        int8_t *o1) {
+    const int32_t q31 = p->multiplier[c], shift = p->shift[c], zero = p->output_offset;
+    *o0 = (int8_t)kws_clamp32(kws_requant(a, q31, shift) + zero, p->act_min, p->act_max);
+    if (o1 != NULL) *o1 = (int8_t)kws_clamp32(kws_requant(b, q31, shift) + zero, p->act_min, p->act_max);
 }
 
 /* ---- CONV_2D ------------------------------------------------------------------------------- */
@@ -126,25 +154,25 @@ static inline void kws_valid_taps(int32_t i0, int32_t k, int32_t n, int32_t *k0,
     if (*k1 < *k0) *k1 = *k0;
 }
 
-/* Four dot products of length n: inputs x0, x1 (two output positions) by weights w0, w1 (two
- * output channels); acc[2 * position + channel] += sum (x + x_offset) * w. */
-static inline void kws_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t n,
-                                 int32_t x_offset, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, i = 0;
+/* acc[2 * position + channel] += sum_i (x_position[i] + x_offset) * w_channel[i], i < n: two inputs
+ * x0, x1 (two output positions) by two weight rows w0, w1 (two output channels). */
+static void kws_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t n,
+                          int32_t x_offset, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], i = 0;
 #if KWS_USE_DSP
     const int32_t offset2 = kws_dup16(x_offset);
     for (; i + 4 <= n; i += 4) {
         const int32_t xa = kws_load4(x0 + i), xb = kws_load4(x1 + i);
-        const int32_t xa02 = KWS_SXTAB16(offset2, xa), xa13 = KWS_SXTAB16(offset2, kws_ror8(xa));
-        const int32_t xb02 = KWS_SXTAB16(offset2, xb), xb13 = KWS_SXTAB16(offset2, kws_ror8(xb));
+        const int32_t xa02 = KWS_SXTAB16(offset2, xa), xa13 = KWS_SXTAB16_ROR8(offset2, xa);
+        const int32_t xb02 = KWS_SXTAB16(offset2, xb), xb13 = KWS_SXTAB16_ROR8(offset2, xb);
         const int32_t u = kws_load4(w0 + i), v = kws_load4(w1 + i);
-        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16(kws_ror8(u));
+        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
         a00 = KWS_SMLAD(xa02, w02, a00);
         a00 = KWS_SMLAD(xa13, w13, a00);
         a10 = KWS_SMLAD(xb02, w02, a10);
         a10 = KWS_SMLAD(xb13, w13, a10);
         w02 = KWS_SXTB16(v);
-        w13 = KWS_SXTB16(kws_ror8(v));
+        w13 = KWS_SXTB16_ROR8(v);
         a01 = KWS_SMLAD(xa02, w02, a01);
         a01 = KWS_SMLAD(xa13, w13, a01);
         a11 = KWS_SMLAD(xb02, w02, a11);
@@ -164,6 +192,48 @@ static inline void kws_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_
     acc[3] = a11;
 }
 
+#if KWS_USE_DSP
+/* Words of the unpacked input rows of kws_conv_time_s8 (on the stack): rows up to this many values. */
+#define KWS_PACKED_WORDS 96
+
+/* Two input rows of 4 * n4 values, plus the input offset, as int16 pairs in SXTB16 lane order:
+ * per 4 values, words (x0: 0 2), (x0: 1 3), (x1: 0 2), (x1: 1 3). Unpacked once per row pair and
+ * reused by every output channel. */
+static void kws_pack2(const int8_t *x0, const int8_t *x1, int32_t n4, int32_t offset2, int32_t *packed) {
+    for (; n4 > 0; --n4, x0 += 4, x1 += 4, packed += 4) {
+        const int32_t xa = kws_load4(x0), xb = kws_load4(x1);
+        packed[0] = KWS_SXTAB16(offset2, xa);
+        packed[1] = KWS_SXTAB16_ROR8(offset2, xa);
+        packed[2] = KWS_SXTAB16(offset2, xb);
+        packed[3] = KWS_SXTAB16_ROR8(offset2, xb);
+    }
+}
+
+/* kws_dot2x2_s8 over the packed rows: 16 multiply-accumulates per 8 SMLAD. */
+static KWS_NOINLINE void kws_dot2x2_packed(const int32_t *packed, const int8_t *w0, const int8_t *w1, int32_t n4,
+                                           int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; n4 > 0; --n4, packed += 4, w0 += 4, w1 += 4) {
+        const int32_t u = kws_load4(w0), v = kws_load4(w1);
+        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
+        a00 = KWS_SMLAD(packed[0], w02, a00);
+        a00 = KWS_SMLAD(packed[1], w13, a00);
+        a10 = KWS_SMLAD(packed[2], w02, a10);
+        a10 = KWS_SMLAD(packed[3], w13, a10);
+        w02 = KWS_SXTB16(v);
+        w13 = KWS_SXTB16_ROR8(v);
+        a01 = KWS_SMLAD(packed[0], w02, a01);
+        a01 = KWS_SMLAD(packed[1], w13, a01);
+        a11 = KWS_SMLAD(packed[2], w02, a11);
+        a11 = KWS_SMLAD(packed[3], w13, a11);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
 /* Convolution over time only (W == 1, kernel width 1, dilation 1): the valid taps of an output
  * row are one contiguous run of input and filter, so each output is a dot product without bounds
  * checks; two rows with the same valid taps and two channels are computed together. */
@@ -171,30 +241,44 @@ static void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, in
     const int32_t in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, in_h = p->in_h, stride = p->stride_h;
     const int32_t filter_size = k_h * in_c;
     int32_t oy = 0;
+#if KWS_USE_DSP
+    int32_t packed[KWS_PACKED_WORDS];
+#endif
     while (oy < p->out_h) {
         const int32_t iy0 = oy * stride - p->pad_h;
-        int32_t k0, k1, k0b = -1, k1b = -1, oc, n;
+        int32_t k0, k1, k0b = -1, k1b = -1, oc, n, done = 0;
         int two;
         const int8_t *x0, *x1;
-        int8_t *out0 = output + oy * out_c, *out1 = out0 + out_c;
+        int8_t *out0 = output + oy * out_c, *out1;
         kws_valid_taps(iy0, k_h, in_h, &k0, &k1);
         if (oy + 1 < p->out_h) kws_valid_taps(iy0 + stride, k_h, in_h, &k0b, &k1b);
         two = k0b == k0 && k1b == k1;
         n = (k1 - k0) * in_c;
         x0 = input + (iy0 + k0) * in_c;
         x1 = two ? x0 + stride * in_c : x0;
+        out1 = two ? out0 + out_c : NULL;
+#if KWS_USE_DSP
+        if (n <= KWS_PACKED_WORDS) {
+            done = n & ~3;
+            kws_pack2(x0, x1, n >> 2, kws_dup16(p->input_offset), packed);
+        }
+#endif
         for (oc = 0; oc < out_c; oc += 2) {
             const int pair = oc + 1 < out_c;
             const int8_t *w0 = p->filter + oc * filter_size + k0 * in_c;
             const int8_t *w1 = pair ? w0 + filter_size : w0;
+            const int32_t b0 = kws_bias(p->bias, p->bias16, oc), b1 = pair ? kws_bias(p->bias, p->bias16, oc + 1) : 0;
             int32_t acc[4];
-            kws_dot2x2_s8(x0, x1, w0, w1, n, p->input_offset, acc);
-            out0[oc] = kws_conv_out(p, acc[0], oc);
-            if (pair) out0[oc + 1] = kws_conv_out(p, acc[1], oc + 1);
-            if (two) {
-                out1[oc] = kws_conv_out(p, acc[2], oc);
-                if (pair) out1[oc + 1] = kws_conv_out(p, acc[3], oc + 1);
-            }
+            acc[0] = b0;
+            acc[1] = b1;
+            acc[2] = b0;
+            acc[3] = b1;
+#if KWS_USE_DSP
+            if (done > 0) kws_dot2x2_packed(packed, w0, w1, done >> 2, acc);
+#endif
+            if (done < n) kws_dot2x2_s8(x0 + done, x1 + done, w0 + done, w1 + done, n - done, p->input_offset, acc);
+            kws_conv_store(p, oc, acc[0], acc[2], out0 + oc, two ? out1 + oc : NULL);
+            if (pair) kws_conv_store(p, oc + 1, acc[1], acc[3], out0 + oc + 1, two ? out1 + oc + 1 : NULL);
         }
         oy += two ? 2 : 1;
     }
@@ -229,8 +313,8 @@ void kws_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *outp
                                     p->input_offset, &acc0, &acc1);
                     }
                 }
-                out[oc] = kws_conv_out(p, acc0, oc);
-                if (pair) out[oc + 1] = kws_conv_out(p, acc1, oc + 1);
+                kws_conv_store(p, oc, acc0 + kws_bias(p->bias, p->bias16, oc), 0, out + oc, NULL);
+                if (pair) kws_conv_store(p, oc + 1, acc1 + kws_bias(p->bias, p->bias16, oc + 1), 0, out + oc + 1, NULL);
             }
         }
     }
@@ -272,28 +356,29 @@ static void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *inpu
         {
             const int32_t offset2 = kws_dup16(p->input_offset);
             for (; c + 4 <= ch; c += 4) {
-                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                int32_t a0 = kws_bias(p->bias, p->bias16, c), a1 = kws_bias(p->bias, p->bias16, c + 1);
+                int32_t a2 = kws_bias(p->bias, p->bias16, c + 2), a3 = kws_bias(p->bias, p->bias16, c + 3);
                 const int8_t *xk = x + c, *wk = w + c;
                 for (k = k0; k < k1; ++k, xk += ch, wk += ch) {
                     const int32_t xw = kws_load4(xk), ww = kws_load4(wk);
-                    const int32_t x02 = KWS_SXTAB16(offset2, xw), x13 = KWS_SXTAB16(offset2, kws_ror8(xw));
-                    const int32_t w02 = KWS_SXTB16(ww), w13 = KWS_SXTB16(kws_ror8(ww));
+                    const int32_t x02 = KWS_SXTAB16(offset2, xw), x13 = KWS_SXTAB16_ROR8(offset2, xw);
+                    const int32_t w02 = KWS_SXTB16(ww), w13 = KWS_SXTB16_ROR8(ww);
                     a0 = KWS_SMLABB(x02, w02, a0);
                     a2 = KWS_SMLATT(x02, w02, a2);
                     a1 = KWS_SMLABB(x13, w13, a1);
                     a3 = KWS_SMLATT(x13, w13, a3);
                 }
-                out[c] = kws_conv_out(p, a0, c);
-                out[c + 1] = kws_conv_out(p, a1, c + 1);
-                out[c + 2] = kws_conv_out(p, a2, c + 2);
-                out[c + 3] = kws_conv_out(p, a3, c + 3);
+                kws_conv_store(p, c, a0, 0, out + c, NULL);
+                kws_conv_store(p, c + 1, a1, 0, out + c + 1, NULL);
+                kws_conv_store(p, c + 2, a2, 0, out + c + 2, NULL);
+                kws_conv_store(p, c + 3, a3, 0, out + c + 3, NULL);
             }
         }
 #endif
         for (; c < ch; ++c) {
-            int32_t acc = 0;
+            int32_t acc = kws_bias(p->bias, p->bias16, c);
             for (k = 0; k < k1 - k0; ++k) acc += ((int32_t)x[k * ch + c] + p->input_offset) * w[k * ch + c];
-            out[c] = kws_conv_out(p, acc, c);
+            kws_conv_store(p, c, acc, 0, out + c, NULL);
         }
     }
 }
@@ -312,7 +397,8 @@ void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, in
             for (ic = 0; ic < p->in_c; ++ic) {
                 for (m = 0; m < p->depth_multiplier; ++m) {
                     const int32_t oc = ic * p->depth_multiplier + m;
-                    out[oc] = kws_conv_out(p, kws_depthwise_channel(p, input, iy0, ix0, ic, oc), oc);
+                    kws_conv_store(p, oc, kws_depthwise_channel(p, input, iy0, ix0, ic, oc) +
+                                              kws_bias(p->bias, p->bias16, oc), 0, out + oc, NULL);
                 }
             }
         }
