@@ -105,24 +105,55 @@ static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *
 #define KWS_ASR64(x, s) kws_asr64((x), (s))
 #endif
 
+/* 2**30 + 2**(30+e) for shift = -e < 0, built from its two words (see kws_requant). */
+KWS_INLINE int64_t kws_requant_round(int32_t shift) {
+    return shift == -1 ? (int64_t)0xC0000000u
+                       : (int64_t)(((uint64_t)((uint32_t)1 << (-shift - 2)) << 32) | ((uint32_t)1 << 30));
+}
+
 /* kws_multiply_by_quantized_multiplier for a multiplier q31 >= 0 (every conv, fully-connected and
- * ADD multiplier is), with the same result for every int32 x, in fewer instructions:
- *  - SaturatingRoundingDoublingHighMul: with b >= 0 the saturating case (a == b == INT32_MIN)
- *    cannot occur, and (ab + nudge) / 2**31 truncated toward zero, nudge = 2**30 for ab >= 0 and
- *    1 - 2**30 otherwise, equals floor((ab + 2**30) / 2**31) for both signs;
- *  - RoundingDivideByPOT(r, e), e >= 1: halves away from zero is floor((r - [r < 0] + 2**(e-1)) / 2**e),
- *    computed without overflow as (r' >> e) + bit e-1 of r', r' = r - [r < 0] (r > INT32_MIN here,
- *    as |r| <= |x| * q31 / 2**31 + 1/2 < 2**31). */
+ * ADD multiplier is), with the same result for every int32 x, in a few instructions.
+ *  - SaturatingRoundingDoublingHighMul(x, q31): with q31 >= 0 the saturating case cannot occur,
+ *    and (ab + nudge) / 2**31 truncated toward zero (nudge 2**30 for ab >= 0, 1 - 2**30 otherwise)
+ *    equals r = floor((ab + 2**30) / 2**31) for both signs (ab = x * q31).
+ *  - RoundingDivideByPOT(r, e), e = -shift >= 1, halves away from zero, is
+ *    floor((r - [r < 0] + 2**(e-1)) / 2**e); as floor(floor(u / m) / n) = floor(u / (m n)) the two
+ *    steps are one: floor((ab + 2**30 + 2**(30+e) - [r < 0] * 2**31) / 2**(31+e)).
+ *  - [r < 0] may be replaced by [x < 0]: they differ only when x < 0 and ab >= -2**30 (q31 = 0, or
+ *    x = -1 with q31 = 2**30), where r = 0 and the sum divided by 2**(31+e) stays in
+ *    [1/2 - 2**-e, 1/2 - 2**(-1-e)): the result is 0 either way.
+ * So: one 64-bit multiply-accumulate onto a constant, a second one for the sign term, and the high
+ * word shifted right by e - 1 (31 + e >= 32). No intermediate overflows int64 (|ab| < 2**62). */
 KWS_INLINE int32_t kws_requant(int32_t x, int32_t q31, int32_t shift) {
-    int32_t r;
-    if (shift > 0) {
+    int64_t t;
+    if (shift >= 0) {
         x = (int32_t)((uint32_t)x << shift);
-        shift = 0;
+        return (int32_t)KWS_ASR64((int64_t)x * q31 + ((int64_t)1 << 30), 31);
     }
-    r = (int32_t)KWS_ASR64((int64_t)x * q31 + ((int64_t)1 << 30), 31);
-    if (shift == 0) return r;
-    r += KWS_ASR32(r, 31);
-    return KWS_ASR32(r, -shift) + (KWS_ASR32(r, -shift - 1) & 1);
+    t = kws_requant_round(shift);
+    t += (int64_t)x * q31 + (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN;
+    return KWS_ASR32((int32_t)KWS_ASR64(t, 32), -shift - 1);
+}
+
+/* kws_requant(x, q31, shift) for shift < 0, given round = kws_requant_round(shift) and e1 = -shift - 1. */
+KWS_INLINE int32_t kws_requant_neg32(int32_t x, int32_t q31, int64_t round, int32_t e1) {
+#if KWS_USE_DSP && !defined(KWS_TEST_EMULATE_DSP)
+    /* the two 64-bit multiply-accumulates as SMLAL (GCC widens the sign term to a UMULL otherwise) */
+    uint32_t t_lo = (uint32_t)round, sign = (uint32_t)x >> 31, min = 0x80000000u;
+    int32_t t_hi = (int32_t)KWS_ASR64(round, 32);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(t_lo), "+r"(t_hi) : "r"(x), "r"(q31));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(t_lo), "+r"(t_hi) : "r"(sign), "r"(min));
+    return KWS_ASR32(t_hi, e1);
+#else
+    const int64_t t = round + (int64_t)x * q31 + (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN;
+    return KWS_ASR32((int32_t)KWS_ASR64(t, 32), e1);
+#endif
+}
+
+/* The same + output zero point, clamped to [lo, hi]. */
+KWS_INLINE int8_t kws_requant_neg(int32_t x, int32_t q31, int64_t round, int32_t e1, int32_t zero, int32_t lo,
+                                  int32_t hi) {
+    return (int8_t)kws_clamp32(kws_requant_neg32(x, q31, round, e1) + zero, lo, hi);
 }
 
 /* Bias of channel c (int32, int16 or none). */
@@ -136,13 +167,39 @@ KWS_INLINE int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t 
 #define KWS_NOINLINE
 #endif
 
-/* Channel c of a conv-like layer at one or two positions from their accumulators (bias included):
- * requantize, + zero point, clamp, store to *o0 (and *o1 unless NULL). One out-of-line copy. */
-static KWS_NOINLINE void kws_conv_store(const kws_conv_params_t *p, int32_t c, int32_t a, int32_t b, int8_t *o0,
-                                        int8_t *o1) {
-    const int32_t q31 = p->multiplier[c], shift = p->shift[c], zero = p->output_offset;
-    *o0 = (int8_t)kws_clamp32(kws_requant(a, q31, shift) + zero, p->act_min, p->act_max);
-    if (o1 != NULL) *o1 = (int8_t)kws_clamp32(kws_requant(b, q31, shift) + zero, p->act_min, p->act_max);
+
+/* Channels c and c + 1 (if pair) at one or two positions: acc[2 * position + channel]; o1 may be
+ * NULL. The per-channel rounding constant is made once for both positions. */
+static KWS_NOINLINE void kws_conv_store2(const kws_conv_params_t *p, int32_t c, const int32_t *acc, int pair,
+                                         int8_t *o0, int8_t *o1) {
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t j;
+    for (j = 0; j <= pair; ++j) {
+        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
+        if (shift < 0) {
+            const int64_t round = kws_requant_round(shift);
+            o0[j] = kws_requant_neg(acc[j], q31, round, -shift - 1, zero, lo, hi);
+            if (o1 != NULL) o1[j] = kws_requant_neg(acc[2 + j], q31, round, -shift - 1, zero, lo, hi);
+        } else {
+            o0[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
+            if (o1 != NULL) o1[j] = (int8_t)kws_clamp32(kws_requant(acc[2 + j], q31, shift) + zero, lo, hi);
+        }
+    }
+}
+
+/* Channels c .. c + count - 1 at one position from their accumulators acc[0 .. count - 1]. */
+static KWS_NOINLINE void kws_conv_store_run(const kws_conv_params_t *p, int32_t c, int32_t count, const int32_t *acc,
+                                            int8_t *o) {
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t j;
+    for (j = 0; j < count; ++j) {
+        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
+        if (shift < 0) {
+            o[j] = kws_requant_neg(acc[j], q31, kws_requant_round(shift), -shift - 1, zero, lo, hi);
+        } else {
+            o[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
+        }
+    }
 }
 
 /* ---- CONV_2D ------------------------------------------------------------------------------- */
@@ -277,8 +334,7 @@ static void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, in
             if (done > 0) kws_dot2x2_packed(packed, w0, w1, done >> 2, acc);
 #endif
             if (done < n) kws_dot2x2_s8(x0 + done, x1 + done, w0 + done, w1 + done, n - done, p->input_offset, acc);
-            kws_conv_store(p, oc, acc[0], acc[2], out0 + oc, two ? out1 + oc : NULL);
-            if (pair) kws_conv_store(p, oc + 1, acc[1], acc[3], out0 + oc + 1, two ? out1 + oc + 1 : NULL);
+            kws_conv_store2(p, oc, acc, pair, out0 + oc, two ? out1 + oc : NULL);
         }
         oy += two ? 2 : 1;
     }
@@ -313,8 +369,10 @@ void kws_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *outp
                                     p->input_offset, &acc0, &acc1);
                     }
                 }
-                kws_conv_store(p, oc, acc0 + kws_bias(p->bias, p->bias16, oc), 0, out + oc, NULL);
-                if (pair) kws_conv_store(p, oc + 1, acc1 + kws_bias(p->bias, p->bias16, oc + 1), 0, out + oc + 1, NULL);
+                int32_t acc[2];
+                acc[0] = acc0 + kws_bias(p->bias, p->bias16, oc);
+                acc[1] = acc1 + (pair ? kws_bias(p->bias, p->bias16, oc + 1) : 0);
+                kws_conv_store_run(p, oc, 1 + pair, acc, out + oc);
             }
         }
     }
@@ -368,17 +426,21 @@ static void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *inpu
                     a1 = KWS_SMLABB(x13, w13, a1);
                     a3 = KWS_SMLATT(x13, w13, a3);
                 }
-                kws_conv_store(p, c, a0, 0, out + c, NULL);
-                kws_conv_store(p, c + 1, a1, 0, out + c + 1, NULL);
-                kws_conv_store(p, c + 2, a2, 0, out + c + 2, NULL);
-                kws_conv_store(p, c + 3, a3, 0, out + c + 3, NULL);
+                {
+                    int32_t acc[4];
+                    acc[0] = a0;
+                    acc[1] = a1;
+                    acc[2] = a2;
+                    acc[3] = a3;
+                    kws_conv_store_run(p, c, 4, acc, out + c);
+                }
             }
         }
 #endif
         for (; c < ch; ++c) {
             int32_t acc = kws_bias(p->bias, p->bias16, c);
             for (k = 0; k < k1 - k0; ++k) acc += ((int32_t)x[k * ch + c] + p->input_offset) * w[k * ch + c];
-            kws_conv_store(p, c, acc, 0, out + c, NULL);
+            kws_conv_store_run(p, c, 1, &acc, out + c);
         }
     }
 }
@@ -397,8 +459,9 @@ void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, in
             for (ic = 0; ic < p->in_c; ++ic) {
                 for (m = 0; m < p->depth_multiplier; ++m) {
                     const int32_t oc = ic * p->depth_multiplier + m;
-                    kws_conv_store(p, oc, kws_depthwise_channel(p, input, iy0, ix0, ic, oc) +
-                                              kws_bias(p->bias, p->bias16, oc), 0, out + oc, NULL);
+                    const int32_t acc = kws_depthwise_channel(p, input, iy0, ix0, ic, oc) +
+                                        kws_bias(p->bias, p->bias16, oc);
+                    kws_conv_store_run(p, oc, 1, &acc, out + oc);
                 }
             }
         }
@@ -483,14 +546,22 @@ void kws_max_pool2d_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *
 
 /* ---- ADD ----------------------------------------------------------------------------------- */
 
+/* kws_requant with the constants of kws_requant_neg32 made by the caller when shift < 0. */
+KWS_INLINE int32_t kws_rescale(int32_t x, int32_t q31, int32_t shift, int64_t round, int32_t e1) {
+    return shift < 0 ? kws_requant_neg32(x, q31, round, e1) : kws_requant(x, q31, shift);
+}
+
 void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    const int32_t s1 = p->input1_shift, s2 = p->input2_shift, so = p->output_shift;
+    const int64_t r1 = s1 < 0 ? kws_requant_round(s1) : 0, r2 = s2 < 0 ? kws_requant_round(s2) : 0;
+    const int64_t ro = so < 0 ? kws_requant_round(so) : 0;
     int32_t i;
     for (i = 0; i < p->size; ++i) {
         const int32_t a = (int32_t)((uint32_t)((int32_t)input1[i] + p->input1_offset) << p->left_shift);
         const int32_t b = (int32_t)((uint32_t)((int32_t)input2[i] + p->input2_offset) << p->left_shift);
-        const int32_t sum = kws_requant(a, p->input1_multiplier, p->input1_shift) +
-                            kws_requant(b, p->input2_multiplier, p->input2_shift);
-        output[i] = (int8_t)kws_clamp32(kws_requant(sum, p->output_multiplier, p->output_shift) + p->output_offset,
+        const int32_t sum = kws_rescale(a, p->input1_multiplier, s1, r1, -s1 - 1) +
+                            kws_rescale(b, p->input2_multiplier, s2, r2, -s2 - 1);
+        output[i] = (int8_t)kws_clamp32(kws_rescale(sum, p->output_multiplier, so, ro, -so - 1) + p->output_offset,
                                         p->act_min, p->act_max);
     }
 }
