@@ -165,7 +165,9 @@ class _Emitter:
         return f"&kws_arena[{offset}]" if offset else "kws_arena"
 
     def array(self, name: str, values: np.ndarray, ctype: str) -> str:
-        self.defs.append(c_array(name, values, ctype, align=ALIGN))
+        # int32 tables and filters (read a word at a time) aligned; small int8 / int16 tables packed
+        align = ALIGN if ctype == "int32_t" or name.endswith(("_filter", "_weights")) else None
+        self.defs.append(c_array(name, values, ctype, align=align))
         self.const_bytes += int(np.asarray(values).size) * {"int8_t": 1, "int16_t": 2, "int32_t": 4}[ctype]
         return name
 
@@ -227,6 +229,8 @@ class _Emitter:
                        ("shift", self.shift_array(tag, op, shift))]
             self.defs.append(_struct("kws_conv_params_t", tag, fields))
             fn = "kws_conv2d_s8" if op.op == "CONV_2D" else "kws_depthwise_conv2d_s8"
+            if (in_w, out_w, k_w, o["dilation_h"]) == (1, 1, 1, 1) and dm == 1:  # over time only
+                fn = "kws_conv_time_s8" if op.op == "CONV_2D" else "kws_depthwise_time_s8"
             self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = out_h * out_w * out_c * k_h * k_w * (in_c if op.op == "CONV_2D" else 1)

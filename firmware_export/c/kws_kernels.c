@@ -294,7 +294,7 @@ static KWS_NOINLINE void kws_dot2x2_packed(const int32_t *packed, const int8_t *
 /* Convolution over time only (W == 1, kernel width 1, dilation 1): the valid taps of an output
  * row are one contiguous run of input and filter, so each output is a dot product without bounds
  * checks; two rows with the same valid taps and two channels are computed together. */
-static void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     const int32_t in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, in_h = p->in_h, stride = p->stride_h;
     const int32_t filter_size = k_h * in_c;
     int32_t oy = 0;
@@ -399,7 +399,7 @@ static int32_t kws_depthwise_channel(const kws_conv_params_t *p, const int8_t *i
 
 /* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1): loops over
  * the valid taps of each row, channels innermost (four per word on the DSP path). */
-static void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     const int32_t ch = p->out_c, k_h = p->k_h;
     int32_t oy;
     for (oy = 0; oy < p->out_h; ++oy) {

@@ -78,6 +78,11 @@ typedef struct {
 
 void kws_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+/* The same for layers that convolve over time only (in_w == out_w == k_w == 1, dilation_h == 1; and
+ * depth_multiplier == 1 for the depthwise one): kws_conv2d_s8 / kws_depthwise_conv2d_s8 call these for
+ * such layers, and generated code calls them directly so the general loops need not be linked. */
+void kws_conv_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+void kws_depthwise_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_fully_connected_s8(const kws_fc_params_t *params, const int8_t *input, int8_t *output);
 void kws_avg_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
 void kws_max_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
