@@ -165,9 +165,29 @@ class _Emitter:
         return f"&kws_arena[{offset}]" if offset else "kws_arena"
 
     def array(self, name: str, values: np.ndarray, ctype: str) -> str:
-        self.defs.append(c_array(name, values, ctype, align=ALIGN))
-        self.const_bytes += int(np.asarray(values).size) * {"int8_t": 1, "int32_t": 4}[ctype]
+        # int32 tables and filters (read a word at a time) aligned; small int8 / int16 tables packed
+        align = ALIGN if ctype == "int32_t" or name.endswith(("_filter", "_weights")) else None
+        self.defs.append(c_array(name, values, ctype, align=align))
+        self.const_bytes += int(np.asarray(values).size) * {"int8_t": 1, "int16_t": 2, "int32_t": 4}[ctype]
         return name
+
+    def bias_fields(self, tag: str, bias) -> list[tuple[str, str]]:
+        """``bias`` (int32) and ``bias16`` fields: int16 when every value fits, NULL when all are zero."""
+        if bias is None or not np.any(bias.data):
+            return [("bias", "NULL"), ("bias16", "NULL")]
+        values = np.asarray(bias.data).astype(np.int64)
+        if values.min() >= -32768 and values.max() <= 32767:
+            return [("bias", "NULL"), ("bias16", self.array(f"{tag}_bias", values.astype(np.int16), "int16_t"))]
+        return [("bias", self.array(f"{tag}_bias", values.astype(np.int32), "int32_t")), ("bias16", "NULL")]
+
+    def shift_array(self, tag: str, op: Operator, shift: np.ndarray) -> str:
+        self.check(op, bool(np.all((shift >= -31) & (shift <= 31))), f"shift out of range: {shift}")
+        return self.array(f"{tag}_shift", shift.astype(np.int8), "int8_t")
+
+    def int16_fields(self, op: Operator, fields: list[tuple[str, object]]) -> None:
+        for key, value in fields:
+            if isinstance(value, (int, np.integer)):
+                self.check(op, -32768 <= int(value) <= 32767, f"{key} = {value} does not fit the int16 field")
 
     def check(self, op: Operator, condition: bool, what: str) -> None:
         if not condition:
@@ -202,13 +222,15 @@ class _Emitter:
                       ("stride_w", o["stride_w"]), ("dilation_h", o["dilation_h"]), ("dilation_w", o["dilation_w"]),
                       ("pad_h", pad_h), ("pad_w", pad_w), ("depth_multiplier", dm),
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
-                      ("act_min", act_min), ("act_max", act_max),
-                      ("filter", self.array(f"{tag}_filter", flt.data, "int8_t")),
-                      ("bias", self.array(f"{tag}_bias", bias.data, "int32_t") if bias is not None else "NULL"),
-                      ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
-                      ("shift", self.array(f"{tag}_shift", shift, "int32_t"))]
+                      ("act_min", act_min), ("act_max", act_max)]
+            self.int16_fields(op, fields)
+            fields += [("filter", self.array(f"{tag}_filter", flt.data, "int8_t")), *self.bias_fields(tag, bias),
+                       ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
+                       ("shift", self.shift_array(tag, op, shift))]
             self.defs.append(_struct("kws_conv_params_t", tag, fields))
             fn = "kws_conv2d_s8" if op.op == "CONV_2D" else "kws_depthwise_conv2d_s8"
+            if (in_w, out_w, k_w, o["dilation_h"]) == (1, 1, 1, 1) and dm == 1:  # over time only
+                fn = "kws_conv_time_s8" if op.op == "CONV_2D" else "kws_depthwise_time_s8"
             self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = out_h * out_w * out_c * k_h * k_w * (in_c if op.op == "CONV_2D" else 1)
@@ -221,11 +243,11 @@ class _Emitter:
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
             fields = [("batches", batches), ("depth", depth), ("units", units),
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
-                      ("act_min", act_min), ("act_max", act_max),
-                      ("weights", self.array(f"{tag}_weights", flt.data, "int8_t")),
-                      ("bias", self.array(f"{tag}_bias", bias.data, "int32_t") if bias is not None else "NULL"),
-                      ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
-                      ("shift", self.array(f"{tag}_shift", shift, "int32_t"))]
+                      ("act_min", act_min), ("act_max", act_max)]
+            self.int16_fields(op, fields)
+            fields += [("weights", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
+                       ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
+                       ("shift", self.shift_array(tag, op, shift))]
             self.defs.append(_struct("kws_fc_params_t", tag, fields))
             self.calls.append(f"{comment}\n    kws_fully_connected_s8(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")

@@ -392,3 +392,34 @@ def test_unsupported_options_are_refused_naming_option_and_layer(tf):
         parse_tflite(_edit_first_op(tflite, "FULLY_CONNECTED", keep_dims))
     with pytest.raises(ExportError, match=r"layer '.+' \(FULLY_CONNECTED\): fused activation TANH"):
         parse_tflite(_edit_first_op(tflite, "FULLY_CONNECTED", tanh))
+
+
+# --------------------------------------------------------------------------- #
+# the one-rounding requantization of kws_kernels.c
+# --------------------------------------------------------------------------- #
+
+
+def _one_rounding_requant(x: int, q31: int, shift: int) -> int:
+    """kws_requant of kws_kernels.c in Python integers (the formula the DSP path computes with SMLAL)."""
+    if shift >= 0:
+        x = ((x << shift) + (1 << 31)) % (1 << 32) - (1 << 31)  # the C code's wrapping left shift
+        return (x * q31 + (1 << 30)) >> 31
+    e = -shift
+    return ((1 << 30) + (1 << (30 + e)) + x * q31 - (1 << 31) * (x < 0)) >> (31 + e)
+
+
+def test_one_rounding_requantization_equals_tflite_double_rounding():
+    from kws.fixedpoint import multiply_by_quantized_multiplier
+
+    rng = np.random.default_rng(7)
+    xs = np.concatenate([rng.integers(-(1 << 31), 1 << 31, 4000), rng.integers(-70000, 70000, 4000),
+                         np.arange(-300, 300), [-(1 << 31), (1 << 31) - 1, -1, 0, 1]]).astype(np.int64)
+    q31s = [0, 1 << 30, (1 << 30) + 1, (1 << 31) - 1, *map(int, rng.integers(1 << 30, 1 << 31, 6))]
+    for q31 in q31s:
+        for shift in (-31, -30, -17, -8, -2, -1, 0, 1, 3):
+            # a left shift must keep x inside int32 (TFLite's contract; the C code would wrap)
+            x = xs[(xs << max(shift, 0) >= -(1 << 31)) & (xs << max(shift, 0) < (1 << 31))]
+            expected = multiply_by_quantized_multiplier(x, q31, shift)
+            got = np.array([_one_rounding_requant(int(v), q31, shift) for v in x])
+            bad = np.flatnonzero(got != expected)
+            assert bad.size == 0, f"q31={q31} shift={shift} x={int(x[bad[0]])}"

@@ -40,30 +40,31 @@ static inline int32_t kws_ror8(int32_t x) {
     uint32_t u = (uint32_t)x;
     return (int32_t)((u >> 8) | (u << 24));
 }
+/* SXTB16 / SXTAB16 of bytes 1 and 3: on the core, the rotation is the instruction's own ROR #8
+ * operand (GCC does not fuse a separate rotate into it). */
+#if defined(KWS_TEST_EMULATE_DSP)
+#define KWS_SXTB16_ROR8(x) KWS_SXTB16(kws_ror8(x))
+#define KWS_SXTAB16_ROR8(a, x) KWS_SXTAB16((a), kws_ror8(x))
+#else
+static inline int32_t kws_sxtb16_ror8(int32_t x) {
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int32_t kws_sxtab16_ror8(int32_t a, int32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+#define KWS_SXTB16_ROR8(x) kws_sxtb16_ror8(x)
+#define KWS_SXTAB16_ROR8(a, x) kws_sxtab16_ror8((a), (x))
+#endif
 /* The same 16-bit value in both lanes. */
 static inline int32_t kws_dup16(int32_t v) {
     uint32_t u = (uint32_t)v & 0xFFFFu;
     return (int32_t)(u | (u << 16));
 }
 #endif
-
-/* acc + sum_i w[i] * (x[i] + x_offset), i < n (int32, as TFLite accumulates). */
-static inline int32_t kws_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset, int32_t acc) {
-    int32_t i = 0;
-#if KWS_USE_DSP
-    const int32_t offset2 = kws_dup16(x_offset);
-    for (; i + 4 <= n; i += 4) {
-        const int32_t xw = kws_load4(x + i);
-        const int32_t ww = kws_load4(w + i);
-        acc = KWS_SMLAD(KWS_SXTAB16(offset2, xw), KWS_SXTB16(ww), acc);             /* elements 0, 2 */
-        acc = KWS_SMLAD(KWS_SXTAB16(offset2, kws_ror8(xw)), KWS_SXTB16(kws_ror8(ww)), acc); /* 1, 3 */
-    }
-#endif
-    for (; i < n; ++i) {
-        acc += (int32_t)w[i] * ((int32_t)x[i] + x_offset);
-    }
-    return acc;
-}
 
 /* Two dot products sharing one input vector (two output channels): the DSP path unpacks x once. */
 static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t x_offset,
@@ -75,13 +76,13 @@ static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *
     for (; i + 4 <= n; i += 4) {
         const int32_t xw = kws_load4(x + i);
         const int32_t x02 = KWS_SXTAB16(offset2, xw);
-        const int32_t x13 = KWS_SXTAB16(offset2, kws_ror8(xw));
+        const int32_t x13 = KWS_SXTAB16_ROR8(offset2, xw);
         const int32_t u = kws_load4(w0 + i);
         const int32_t v = kws_load4(w1 + i);
         a0 = KWS_SMLAD(x02, KWS_SXTB16(u), a0);
-        a0 = KWS_SMLAD(x13, KWS_SXTB16(kws_ror8(u)), a0);
+        a0 = KWS_SMLAD(x13, KWS_SXTB16_ROR8(u), a0);
         a1 = KWS_SMLAD(x02, KWS_SXTB16(v), a1);
-        a1 = KWS_SMLAD(x13, KWS_SXTB16(kws_ror8(v)), a1);
+        a1 = KWS_SMLAD(x13, KWS_SXTB16_ROR8(v), a1);
     }
 #endif
     for (; i < n; ++i) {
@@ -93,19 +94,260 @@ static inline void kws_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *
     *acc1 = a1;
 }
 
-/* Per-channel requantization: MultiplyByQuantizedMultiplier, + output zero point, activation clamp. */
-static inline int8_t kws_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
-                                    int32_t act_min, int32_t act_max) {
-    acc = kws_multiply_by_quantized_multiplier(acc, multiplier, (int)shift) + output_offset;
-    return (int8_t)kws_clamp32(acc, act_min, act_max);
+/* ---- requantization ------------------------------------------------------------------------- */
+
+/* Arithmetic shift right of a signed value (GCC and Clang define >> on negative values so). */
+#if defined(__GNUC__)
+#define KWS_ASR32(x, s) ((x) >> (s))
+#define KWS_ASR64(x, s) ((x) >> (s))
+#else
+#define KWS_ASR32(x, s) kws_asr32((x), (s))
+#define KWS_ASR64(x, s) kws_asr64((x), (s))
+#endif
+
+/* 2**30 + 2**(30+e) for shift = -e < 0, built from its two words (see kws_requant). */
+KWS_INLINE int64_t kws_requant_round(int32_t shift) {
+    return shift == -1 ? (int64_t)0xC0000000u
+                       : (int64_t)(((uint64_t)((uint32_t)1 << (-shift - 2)) << 32) | ((uint32_t)1 << 30));
+}
+
+/* kws_multiply_by_quantized_multiplier for a multiplier q31 >= 0 (every conv, fully-connected and
+ * ADD multiplier is), with the same result for every int32 x, in a few instructions.
+ *  - SaturatingRoundingDoublingHighMul(x, q31): with q31 >= 0 the saturating case cannot occur,
+ *    and (ab + nudge) / 2**31 truncated toward zero (nudge 2**30 for ab >= 0, 1 - 2**30 otherwise)
+ *    equals r = floor((ab + 2**30) / 2**31) for both signs (ab = x * q31).
+ *  - RoundingDivideByPOT(r, e), e = -shift >= 1, halves away from zero, is
+ *    floor((r - [r < 0] + 2**(e-1)) / 2**e); as floor(floor(u / m) / n) = floor(u / (m n)) the two
+ *    steps are one: floor((ab + 2**30 + 2**(30+e) - [r < 0] * 2**31) / 2**(31+e)).
+ *  - [r < 0] may be replaced by [x < 0]: they differ only when x < 0 and ab >= -2**30 (q31 = 0, or
+ *    x = -1 with q31 = 2**30), where r = 0 and the sum divided by 2**(31+e) stays in
+ *    [1/2 - 2**-e, 1/2 - 2**(-1-e)): the result is 0 either way.
+ * So: one 64-bit multiply-accumulate onto a constant, a second one for the sign term, and the high
+ * word shifted right by e - 1 (31 + e >= 32). No intermediate overflows int64 (|ab| < 2**62). */
+KWS_INLINE int32_t kws_requant(int32_t x, int32_t q31, int32_t shift) {
+    int64_t t;
+    if (shift >= 0) {
+        x = (int32_t)((uint32_t)x << shift);
+        return (int32_t)KWS_ASR64((int64_t)x * q31 + ((int64_t)1 << 30), 31);
+    }
+    t = kws_requant_round(shift);
+    t += (int64_t)x * q31 + (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN;
+    return KWS_ASR32((int32_t)KWS_ASR64(t, 32), -shift - 1);
+}
+
+/* kws_requant(x, q31, shift) for shift < 0, given round = kws_requant_round(shift) and e1 = -shift - 1. */
+KWS_INLINE int32_t kws_requant_neg32(int32_t x, int32_t q31, int64_t round, int32_t e1) {
+#if KWS_USE_DSP && !defined(KWS_TEST_EMULATE_DSP)
+    /* the two 64-bit multiply-accumulates as SMLAL (GCC widens the sign term to a UMULL otherwise) */
+    uint32_t t_lo = (uint32_t)round, sign = (uint32_t)x >> 31, min = 0x80000000u;
+    int32_t t_hi = (int32_t)KWS_ASR64(round, 32);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(t_lo), "+r"(t_hi) : "r"(x), "r"(q31));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(t_lo), "+r"(t_hi) : "r"(sign), "r"(min));
+    return KWS_ASR32(t_hi, e1);
+#else
+    const int64_t t = round + (int64_t)x * q31 + (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN;
+    return KWS_ASR32((int32_t)KWS_ASR64(t, 32), e1);
+#endif
+}
+
+/* The same + output zero point, clamped to [lo, hi]. */
+KWS_INLINE int8_t kws_requant_neg(int32_t x, int32_t q31, int64_t round, int32_t e1, int32_t zero, int32_t lo,
+                                  int32_t hi) {
+    return (int8_t)kws_clamp32(kws_requant_neg32(x, q31, round, e1) + zero, lo, hi);
+}
+
+/* Bias of channel c (int32, int16 or none). */
+KWS_INLINE int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t c) {
+    return bias != NULL ? bias[c] : (bias16 != NULL ? bias16[c] : 0);
+}
+
+#if defined(__GNUC__)
+#define KWS_NOINLINE __attribute__((noinline))
+#else
+#define KWS_NOINLINE
+#endif
+
+
+/* Channels c and c + 1 (if pair) at one or two positions: acc[2 * position + channel]; o1 may be
+ * NULL. The per-channel rounding constant is made once for both positions. */
+static KWS_NOINLINE void kws_conv_store2(const kws_conv_params_t *p, int32_t c, const int32_t *acc, int pair,
+                                         int8_t *o0, int8_t *o1) {
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t j;
+    for (j = 0; j <= pair; ++j) {
+        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
+        if (shift < 0) {
+            const int64_t round = kws_requant_round(shift);
+            o0[j] = kws_requant_neg(acc[j], q31, round, -shift - 1, zero, lo, hi);
+            if (o1 != NULL) o1[j] = kws_requant_neg(acc[2 + j], q31, round, -shift - 1, zero, lo, hi);
+        } else {
+            o0[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
+            if (o1 != NULL) o1[j] = (int8_t)kws_clamp32(kws_requant(acc[2 + j], q31, shift) + zero, lo, hi);
+        }
+    }
+}
+
+/* Channels c .. c + count - 1 at one position from their accumulators acc[0 .. count - 1]. */
+static KWS_NOINLINE void kws_conv_store_run(const kws_conv_params_t *p, int32_t c, int32_t count, const int32_t *acc,
+                                            int8_t *o) {
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t j;
+    for (j = 0; j < count; ++j) {
+        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
+        if (shift < 0) {
+            o[j] = kws_requant_neg(acc[j], q31, kws_requant_round(shift), -shift - 1, zero, lo, hi);
+        } else {
+            o[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
+        }
+    }
 }
 
 /* ---- CONV_2D ------------------------------------------------------------------------------- */
+
+/* Valid taps [*k0, *k1) of a kernel of k taps starting at input row i0 of n rows (dilation 1). */
+static inline void kws_valid_taps(int32_t i0, int32_t k, int32_t n, int32_t *k0, int32_t *k1) {
+    *k0 = i0 < 0 ? -i0 : 0;
+    *k1 = k < n - i0 ? k : n - i0;
+    if (*k1 < *k0) *k1 = *k0;
+}
+
+/* acc[2 * position + channel] += sum_i (x_position[i] + x_offset) * w_channel[i], i < n: two inputs
+ * x0, x1 (two output positions) by two weight rows w0, w1 (two output channels). */
+static void kws_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t n,
+                          int32_t x_offset, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], i = 0;
+#if KWS_USE_DSP
+    const int32_t offset2 = kws_dup16(x_offset);
+    for (; i + 4 <= n; i += 4) {
+        const int32_t xa = kws_load4(x0 + i), xb = kws_load4(x1 + i);
+        const int32_t xa02 = KWS_SXTAB16(offset2, xa), xa13 = KWS_SXTAB16_ROR8(offset2, xa);
+        const int32_t xb02 = KWS_SXTAB16(offset2, xb), xb13 = KWS_SXTAB16_ROR8(offset2, xb);
+        const int32_t u = kws_load4(w0 + i), v = kws_load4(w1 + i);
+        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
+        a00 = KWS_SMLAD(xa02, w02, a00);
+        a00 = KWS_SMLAD(xa13, w13, a00);
+        a10 = KWS_SMLAD(xb02, w02, a10);
+        a10 = KWS_SMLAD(xb13, w13, a10);
+        w02 = KWS_SXTB16(v);
+        w13 = KWS_SXTB16_ROR8(v);
+        a01 = KWS_SMLAD(xa02, w02, a01);
+        a01 = KWS_SMLAD(xa13, w13, a01);
+        a11 = KWS_SMLAD(xb02, w02, a11);
+        a11 = KWS_SMLAD(xb13, w13, a11);
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t xa = (int32_t)x0[i] + x_offset, xb = (int32_t)x1[i] + x_offset;
+        a00 += xa * w0[i];
+        a01 += xa * w1[i];
+        a10 += xb * w0[i];
+        a11 += xb * w1[i];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+#if KWS_USE_DSP
+/* Words of the unpacked input rows of kws_conv_time_s8 (on the stack): rows up to this many values. */
+#define KWS_PACKED_WORDS 96
+
+/* Two input rows of 4 * n4 values, plus the input offset, as int16 pairs in SXTB16 lane order:
+ * per 4 values, words (x0: 0 2), (x0: 1 3), (x1: 0 2), (x1: 1 3). Unpacked once per row pair and
+ * reused by every output channel. */
+static void kws_pack2(const int8_t *x0, const int8_t *x1, int32_t n4, int32_t offset2, int32_t *packed) {
+    for (; n4 > 0; --n4, x0 += 4, x1 += 4, packed += 4) {
+        const int32_t xa = kws_load4(x0), xb = kws_load4(x1);
+        packed[0] = KWS_SXTAB16(offset2, xa);
+        packed[1] = KWS_SXTAB16_ROR8(offset2, xa);
+        packed[2] = KWS_SXTAB16(offset2, xb);
+        packed[3] = KWS_SXTAB16_ROR8(offset2, xb);
+    }
+}
+
+/* kws_dot2x2_s8 over the packed rows: 16 multiply-accumulates per 8 SMLAD. */
+static KWS_NOINLINE void kws_dot2x2_packed(const int32_t *packed, const int8_t *w0, const int8_t *w1, int32_t n4,
+                                           int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; n4 > 0; --n4, packed += 4, w0 += 4, w1 += 4) {
+        const int32_t u = kws_load4(w0), v = kws_load4(w1);
+        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
+        a00 = KWS_SMLAD(packed[0], w02, a00);
+        a00 = KWS_SMLAD(packed[1], w13, a00);
+        a10 = KWS_SMLAD(packed[2], w02, a10);
+        a10 = KWS_SMLAD(packed[3], w13, a10);
+        w02 = KWS_SXTB16(v);
+        w13 = KWS_SXTB16_ROR8(v);
+        a01 = KWS_SMLAD(packed[0], w02, a01);
+        a01 = KWS_SMLAD(packed[1], w13, a01);
+        a11 = KWS_SMLAD(packed[2], w02, a11);
+        a11 = KWS_SMLAD(packed[3], w13, a11);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/* Convolution over time only (W == 1, kernel width 1, dilation 1): the valid taps of an output
+ * row are one contiguous run of input and filter, so each output is a dot product without bounds
+ * checks; two rows with the same valid taps and two channels are computed together. */
+void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, in_h = p->in_h, stride = p->stride_h;
+    const int32_t filter_size = k_h * in_c;
+    int32_t oy = 0;
+#if KWS_USE_DSP
+    int32_t packed[KWS_PACKED_WORDS];
+#endif
+    while (oy < p->out_h) {
+        const int32_t iy0 = oy * stride - p->pad_h;
+        int32_t k0, k1, k0b = -1, k1b = -1, oc, n, done = 0;
+        int two;
+        const int8_t *x0, *x1;
+        int8_t *out0 = output + oy * out_c, *out1;
+        kws_valid_taps(iy0, k_h, in_h, &k0, &k1);
+        if (oy + 1 < p->out_h) kws_valid_taps(iy0 + stride, k_h, in_h, &k0b, &k1b);
+        two = k0b == k0 && k1b == k1;
+        n = (k1 - k0) * in_c;
+        x0 = input + (iy0 + k0) * in_c;
+        x1 = two ? x0 + stride * in_c : x0;
+        out1 = two ? out0 + out_c : NULL;
+#if KWS_USE_DSP
+        if (n <= KWS_PACKED_WORDS) {
+            done = n & ~3;
+            kws_pack2(x0, x1, n >> 2, kws_dup16(p->input_offset), packed);
+        }
+#endif
+        for (oc = 0; oc < out_c; oc += 2) {
+            const int pair = oc + 1 < out_c;
+            const int8_t *w0 = p->filter + oc * filter_size + k0 * in_c;
+            const int8_t *w1 = pair ? w0 + filter_size : w0;
+            const int32_t b0 = kws_bias(p->bias, p->bias16, oc), b1 = pair ? kws_bias(p->bias, p->bias16, oc + 1) : 0;
+            int32_t acc[4];
+            acc[0] = b0;
+            acc[1] = b1;
+            acc[2] = b0;
+            acc[3] = b1;
+#if KWS_USE_DSP
+            if (done > 0) kws_dot2x2_packed(packed, w0, w1, done >> 2, acc);
+#endif
+            if (done < n) kws_dot2x2_s8(x0 + done, x1 + done, w0 + done, w1 + done, n - done, p->input_offset, acc);
+            kws_conv_store2(p, oc, acc, pair, out0 + oc, two ? out1 + oc : NULL);
+        }
+        oy += two ? 2 : 1;
+    }
+}
 
 void kws_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     const int32_t taps = p->k_h * p->k_w;
     const int32_t filter_size = taps * p->in_c;
     int32_t oy, ox, oc, ky, kx;
+    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1) {
+        kws_conv_time_s8(p, input, output);
+        return;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         for (ox = 0; ox < p->out_w; ++ox) {
@@ -122,24 +364,15 @@ void kws_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *outp
                     for (kx = 0; kx < p->k_w; ++kx) {
                         const int32_t ix = ix0 + p->dilation_w * kx;
                         const int32_t tap = (ky * p->k_w + kx) * p->in_c;
-                        const int8_t *x;
                         if (ix < 0 || ix >= p->in_w) continue;
-                        x = input + (iy * p->in_w + ix) * p->in_c;
-                        if (pair) {
-                            kws_dot2_s8(x, f0 + tap, f1 + tap, p->in_c, p->input_offset, &acc0, &acc1);
-                        } else {
-                            acc0 = kws_dot_s8(x, f0 + tap, p->in_c, p->input_offset, acc0);
-                        }
+                        kws_dot2_s8(input + (iy * p->in_w + ix) * p->in_c, f0 + tap, f1 + tap, p->in_c,
+                                    p->input_offset, &acc0, &acc1);
                     }
                 }
-                if (p->bias != NULL) acc0 += p->bias[oc];
-                out[oc] = kws_requantize(acc0, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min,
-                                         p->act_max);
-                if (pair) {
-                    if (p->bias != NULL) acc1 += p->bias[oc + 1];
-                    out[oc + 1] = kws_requantize(acc1, p->multiplier[oc + 1], p->shift[oc + 1], p->output_offset,
-                                                 p->act_min, p->act_max);
-                }
+                int32_t acc[2];
+                acc[0] = acc0 + kws_bias(p->bias, p->bias16, oc);
+                acc[1] = acc1 + (pair ? kws_bias(p->bias, p->bias16, oc + 1) : 0);
+                kws_conv_store_run(p, oc, 1 + pair, acc, out + oc);
             }
         }
     }
@@ -164,56 +397,71 @@ static int32_t kws_depthwise_channel(const kws_conv_params_t *p, const int8_t *i
     return acc;
 }
 
+/* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1): loops over
+ * the valid taps of each row, channels innermost (four per word on the DSP path). */
+void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t ch = p->out_c, k_h = p->k_h;
+    int32_t oy;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int32_t k0, k1, c = 0, k;
+        const int8_t *x, *w;
+        int8_t *out = output + oy * ch;
+        kws_valid_taps(iy0, k_h, p->in_h, &k0, &k1);
+        x = input + (iy0 + k0) * ch;
+        w = p->filter + k0 * ch;
+#if KWS_USE_DSP
+        {
+            const int32_t offset2 = kws_dup16(p->input_offset);
+            for (; c + 4 <= ch; c += 4) {
+                int32_t a0 = kws_bias(p->bias, p->bias16, c), a1 = kws_bias(p->bias, p->bias16, c + 1);
+                int32_t a2 = kws_bias(p->bias, p->bias16, c + 2), a3 = kws_bias(p->bias, p->bias16, c + 3);
+                const int8_t *xk = x + c, *wk = w + c;
+                for (k = k0; k < k1; ++k, xk += ch, wk += ch) {
+                    const int32_t xw = kws_load4(xk), ww = kws_load4(wk);
+                    const int32_t x02 = KWS_SXTAB16(offset2, xw), x13 = KWS_SXTAB16_ROR8(offset2, xw);
+                    const int32_t w02 = KWS_SXTB16(ww), w13 = KWS_SXTB16_ROR8(ww);
+                    a0 = KWS_SMLABB(x02, w02, a0);
+                    a2 = KWS_SMLATT(x02, w02, a2);
+                    a1 = KWS_SMLABB(x13, w13, a1);
+                    a3 = KWS_SMLATT(x13, w13, a3);
+                }
+                {
+                    int32_t acc[4];
+                    acc[0] = a0;
+                    acc[1] = a1;
+                    acc[2] = a2;
+                    acc[3] = a3;
+                    kws_conv_store_run(p, c, 4, acc, out + c);
+                }
+            }
+        }
+#endif
+        for (; c < ch; ++c) {
+            int32_t acc = kws_bias(p->bias, p->bias16, c);
+            for (k = 0; k < k1 - k0; ++k) acc += ((int32_t)x[k * ch + c] + p->input_offset) * w[k * ch + c];
+            kws_conv_store_run(p, c, 1, &acc, out + c);
+        }
+    }
+}
+
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     int32_t oy, ox, ic, m;
+    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1) {
+        kws_depthwise_time_s8(p, input, output);
+        return;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         for (ox = 0; ox < p->out_w; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_w;
             int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
-            ic = 0;
-#if KWS_USE_DSP
-            if (p->depth_multiplier == 1) {
-                /* four channels at a time: lanes (0, 2) and (1, 3) of each word, one accumulator each */
-                const int32_t offset2 = kws_dup16(p->input_offset);
-                for (; ic + 4 <= p->in_c; ic += 4) {
-                    int32_t acc[4] = {0, 0, 0, 0};
-                    int32_t ky, kx, c;
-                    for (ky = 0; ky < p->k_h; ++ky) {
-                        const int32_t iy = iy0 + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) continue;
-                        for (kx = 0; kx < p->k_w; ++kx) {
-                            const int32_t ix = ix0 + p->dilation_w * kx;
-                            int32_t xw, ww, x02, x13, w02, w13;
-                            if (ix < 0 || ix >= p->in_w) continue;
-                            xw = kws_load4(input + (iy * p->in_w + ix) * p->in_c + ic);
-                            ww = kws_load4(p->filter + (ky * p->k_w + kx) * p->out_c + ic);
-                            x02 = KWS_SXTAB16(offset2, xw);
-                            x13 = KWS_SXTAB16(offset2, kws_ror8(xw));
-                            w02 = KWS_SXTB16(ww);
-                            w13 = KWS_SXTB16(kws_ror8(ww));
-                            acc[0] = KWS_SMLABB(x02, w02, acc[0]);
-                            acc[2] = KWS_SMLATT(x02, w02, acc[2]);
-                            acc[1] = KWS_SMLABB(x13, w13, acc[1]);
-                            acc[3] = KWS_SMLATT(x13, w13, acc[3]);
-                        }
-                    }
-                    for (c = 0; c < 4; ++c) {
-                        const int32_t oc = ic + c;
-                        if (p->bias != NULL) acc[c] += p->bias[oc];
-                        out[oc] = kws_requantize(acc[c], p->multiplier[oc], p->shift[oc], p->output_offset,
-                                                 p->act_min, p->act_max);
-                    }
-                }
-            }
-#endif
-            for (; ic < p->in_c; ++ic) {
+            for (ic = 0; ic < p->in_c; ++ic) {
                 for (m = 0; m < p->depth_multiplier; ++m) {
                     const int32_t oc = ic * p->depth_multiplier + m;
-                    int32_t acc = kws_depthwise_channel(p, input, iy0, ix0, ic, oc);
-                    if (p->bias != NULL) acc += p->bias[oc];
-                    out[oc] = kws_requantize(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min,
-                                             p->act_max);
+                    const int32_t acc = kws_depthwise_channel(p, input, iy0, ix0, ic, oc) +
+                                        kws_bias(p->bias, p->bias16, oc);
+                    kws_conv_store_run(p, oc, 1, &acc, out + oc);
                 }
             }
         }
@@ -221,6 +469,11 @@ void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, in
 }
 
 /* ---- FULLY_CONNECTED ----------------------------------------------------------------------- */
+
+static inline int8_t kws_fc_out(const kws_fc_params_t *p, int32_t acc, int32_t u) {
+    acc = kws_requant(acc + kws_bias(p->bias, p->bias16, u), p->multiplier[u], p->shift[u]) + p->output_offset;
+    return (int8_t)kws_clamp32(acc, p->act_min, p->act_max);
+}
 
 void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_t *output) {
     int32_t b, u;
@@ -230,16 +483,10 @@ void kws_fully_connected_s8(const kws_fc_params_t *p, const int8_t *input, int8_
         for (u = 0; u < p->units; u += 2) {
             int32_t acc0 = 0, acc1 = 0;
             const int8_t *w0 = p->weights + u * p->depth;
-            if (u + 1 < p->units) {
-                kws_dot2_s8(x, w0, w0 + p->depth, p->depth, p->input_offset, &acc0, &acc1);
-                if (p->bias != NULL) acc1 += p->bias[u + 1];
-                out[u + 1] = kws_requantize(acc1, p->multiplier[u + 1], p->shift[u + 1], p->output_offset,
-                                            p->act_min, p->act_max);
-            } else {
-                acc0 = kws_dot_s8(x, w0, p->depth, p->input_offset, 0);
-            }
-            if (p->bias != NULL) acc0 += p->bias[u];
-            out[u] = kws_requantize(acc0, p->multiplier[u], p->shift[u], p->output_offset, p->act_min, p->act_max);
+            const int pair = u + 1 < p->units;
+            kws_dot2_s8(x, w0, pair ? w0 + p->depth : w0, p->depth, p->input_offset, &acc0, &acc1);
+            out[u] = kws_fc_out(p, acc0, u);
+            if (pair) out[u + 1] = kws_fc_out(p, acc1, u + 1);
         }
     }
 }
@@ -299,19 +546,37 @@ void kws_max_pool2d_s8(const kws_pool_params_t *p, const int8_t *input, int8_t *
 
 /* ---- ADD ----------------------------------------------------------------------------------- */
 
+/* kws_requant with the constants of kws_requant_neg32 made by the caller when shift < 0. */
+KWS_INLINE int32_t kws_rescale(int32_t x, int32_t q31, int32_t shift, int64_t round, int32_t e1) {
+    return shift < 0 ? kws_requant_neg32(x, q31, round, e1) : kws_requant(x, q31, shift);
+}
+
 void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    const int32_t s1 = p->input1_shift, s2 = p->input2_shift, so = p->output_shift;
+    const int64_t r1 = s1 < 0 ? kws_requant_round(s1) : 0, r2 = s2 < 0 ? kws_requant_round(s2) : 0;
+    const int64_t ro = so < 0 ? kws_requant_round(so) : 0;
     int32_t i;
     for (i = 0; i < p->size; ++i) {
-        const int32_t a = ((int32_t)input1[i] + p->input1_offset) * ((int32_t)1 << p->left_shift);
-        const int32_t b = ((int32_t)input2[i] + p->input2_offset) * ((int32_t)1 << p->left_shift);
-        const int32_t sa = kws_multiply_by_quantized_multiplier(a, p->input1_multiplier, (int)p->input1_shift);
-        const int32_t sb = kws_multiply_by_quantized_multiplier(b, p->input2_multiplier, (int)p->input2_shift);
-        const int32_t sum = kws_multiply_by_quantized_multiplier(sa + sb, p->output_multiplier, (int)p->output_shift);
-        output[i] = (int8_t)kws_clamp32(sum + p->output_offset, p->act_min, p->act_max);
+        const int32_t a = (int32_t)((uint32_t)((int32_t)input1[i] + p->input1_offset) << p->left_shift);
+        const int32_t b = (int32_t)((uint32_t)((int32_t)input2[i] + p->input2_offset) << p->left_shift);
+        const int32_t sum = kws_rescale(a, p->input1_multiplier, s1, r1, -s1 - 1) +
+                            kws_rescale(b, p->input2_multiplier, s2, r2, -s2 - 1);
+        output[i] = (int8_t)kws_clamp32(kws_rescale(sum, p->output_multiplier, so, ro, -so - 1) + p->output_offset,
+                                        p->act_min, p->act_max);
     }
 }
 
 /* ---- SOFTMAX ------------------------------------------------------------------------------- */
+
+/* exp(input_multiplier * diff) for a difference diff <= 0: one out-of-line copy of the fixed-point
+ * exp (both passes of the softmax call it). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int32_t kws_softmax_exp(const kws_softmax_params_t *p, int32_t diff) {
+    return kws_exp_on_negative_values_q5_26(
+        kws_multiply_by_quantized_multiplier_gt_one(diff, p->input_multiplier, (int)p->input_left_shift));
+}
 
 void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *output) {
     int32_t r, c;
@@ -326,10 +591,8 @@ void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *
         for (c = 0; c < p->depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
             if (diff >= p->diff_min) {
-                const int32_t scaled = kws_multiply_by_quantized_multiplier_gt_one(diff, p->input_multiplier,
-                                                                                   (int)p->input_left_shift);
                 /* exp in Q0.31, rescaled to the Q12.19 accumulator */
-                sum_of_exps += kws_rounding_divide_by_pot(kws_exp_on_negative_values_q5_26(scaled), 12);
+                sum_of_exps += kws_rounding_divide_by_pot(kws_softmax_exp(p, diff), 12);
             }
         }
         /* 1 / sum: normalise the sum to [1, 2) and use 1 / (1 + x) for x in [0, 1) */
@@ -341,9 +604,7 @@ void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *
         for (c = 0; c < p->depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
             if (diff >= p->diff_min) {
-                const int32_t scaled = kws_multiply_by_quantized_multiplier_gt_one(diff, p->input_multiplier,
-                                                                                   (int)p->input_left_shift);
-                const int32_t e = kws_exp_on_negative_values_q5_26(scaled);
+                const int32_t e = kws_softmax_exp(p, diff);
                 const int32_t unsat = kws_rounding_divide_by_pot(kws_sat_rounding_doubling_high_mul(shifted_scale, e),
                                                                  (int)exponent);
                 out[c] = (int8_t)kws_clamp32(unsat + KWS_INT8_MIN, KWS_INT8_MIN, KWS_INT8_MAX);

@@ -13,33 +13,37 @@
 extern "C" {
 #endif
 
-/* CONV_2D and DEPTHWISE_CONV_2D. */
+/* CONV_2D and DEPTHWISE_CONV_2D. Sizes and offsets are int16 (the emitter checks they fit); the
+ * bias is either int32 (`bias`), or int16 (`bias16`, when every value of the layer fits), or
+ * absent (both NULL). Shifts are int8. */
 typedef struct {
-    int32_t in_h, in_w, in_c;          /* input [in_h][in_w][in_c] */
-    int32_t out_h, out_w, out_c;       /* output [out_h][out_w][out_c] */
-    int32_t k_h, k_w;                  /* kernel size */
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;              /* top / left padding (TFLite ComputePadding) */
-    int32_t depth_multiplier;          /* depthwise: out_c = in_c * depth_multiplier; conv: 1 */
-    int32_t input_offset;              /* -input zero point */
-    int32_t output_offset;             /* output zero point */
-    int32_t act_min, act_max;          /* fused activation clamp, int8 domain */
+    int16_t in_h, in_w, in_c;          /* input [in_h][in_w][in_c] */
+    int16_t out_h, out_w, out_c;       /* output [out_h][out_w][out_c] */
+    int16_t k_h, k_w;                  /* kernel size */
+    int16_t stride_h, stride_w;
+    int16_t dilation_h, dilation_w;
+    int16_t pad_h, pad_w;              /* top / left padding (TFLite ComputePadding) */
+    int16_t depth_multiplier;          /* depthwise: out_c = in_c * depth_multiplier; conv: 1 */
+    int16_t input_offset;              /* -input zero point */
+    int16_t output_offset;             /* output zero point */
+    int16_t act_min, act_max;          /* fused activation clamp, int8 domain */
     const int8_t *filter;              /* conv: [out_c][k_h][k_w][in_c]; depthwise: [k_h][k_w][out_c] */
-    const int32_t *bias;               /* [out_c] or NULL */
-    const int32_t *multiplier;         /* [out_c] Q31 per-channel multipliers */
-    const int32_t *shift;              /* [out_c] per-channel shifts (> 0: left) */
+    const int32_t *bias;               /* [out_c] int32, or NULL */
+    const int16_t *bias16;             /* [out_c] int16 when bias is NULL, or NULL (no bias) */
+    const int32_t *multiplier;         /* [out_c] Q31 per-channel multipliers (>= 0) */
+    const int8_t *shift;               /* [out_c] per-channel shifts (> 0: left) */
 } kws_conv_params_t;
 
 /* FULLY_CONNECTED: output[b][u] from input[b][depth] and weights[u][depth]. */
 typedef struct {
-    int32_t batches, depth, units;
-    int32_t input_offset, output_offset;
-    int32_t act_min, act_max;
+    int16_t batches, depth, units;
+    int16_t input_offset, output_offset;
+    int16_t act_min, act_max;
     const int8_t *weights;             /* [units][depth] */
-    const int32_t *bias;               /* [units] or NULL */
+    const int32_t *bias;               /* [units] int32, or NULL */
+    const int16_t *bias16;             /* [units] int16 when bias is NULL, or NULL */
     const int32_t *multiplier;         /* [units] (the same value repeated for per-tensor weights) */
-    const int32_t *shift;              /* [units] */
+    const int8_t *shift;               /* [units] */
 } kws_fc_params_t;
 
 /* AVERAGE_POOL_2D / MAX_POOL_2D (input and output share scale and zero point). */
@@ -74,6 +78,11 @@ typedef struct {
 
 void kws_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+/* The same for layers that convolve over time only (in_w == out_w == k_w == 1, dilation_h == 1; and
+ * depth_multiplier == 1 for the depthwise one): kws_conv2d_s8 / kws_depthwise_conv2d_s8 call these for
+ * such layers, and generated code calls them directly so the general loops need not be linked. */
+void kws_conv_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+void kws_depthwise_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_fully_connected_s8(const kws_fc_params_t *params, const int8_t *input, int8_t *output);
 void kws_avg_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
 void kws_max_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
