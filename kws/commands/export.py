@@ -15,12 +15,12 @@ def run(args: argparse.Namespace) -> int:
     if args.clips is not None and args.clips < 1:
         raise ConfigError(f"--clips {args.clips}: must be >= 1")
     data_dir = args.data
-    if data_dir is None and args.verify:
+    if data_dir is None and (args.verify or args.target != "host"):  # real speech to verify and to measure on
         candidate = data_root() / "speech_commands_v0.02_test"
         data_dir = candidate if candidate.is_dir() else None
         if data_dir is None:
-            print(f"kws export: no real clips at {candidate} (set KWS_DATA or --data); verifying on generated "
-                  f"and golden inputs only")
+            print(f"kws export: no real clips at {candidate} (set KWS_DATA or --data); verifying and measuring on "
+                  f"generated and golden inputs only")
     start = time.perf_counter()
     report = export_model(args.model, args.out, target=args.target, verify_data=args.verify, force=args.force,
                           data_dir=Path(data_dir) if data_dir else None, clip_limit=args.clips,
@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from kws.firmware_export.export import DEFAULT_INFERENCE_PERIOD_MS
+
     parser = subparsers.add_parser(
         "export", help="emit C (front end + int8 model + API) for a microcontroller, build, verify, measure",
         description="Write self-contained C99 for MODEL into OUT (generated from the model's front-end config and "
@@ -56,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", help="<label>/* folder of real clips for --verify "
                                         "(default: $KWS_DATA/speech_commands_v0.02_test)")
     parser.add_argument("--clips", type=int, default=None, help="verify with at most this many real clips (default: all)")
-    parser.add_argument("--inference-period-ms", type=int, default=100,
-                        help="how often kws_process runs the model, a multiple of the hop (default 100)")
+    parser.add_argument("--inference-period-ms", type=int, default=DEFAULT_INFERENCE_PERIOD_MS,
+                        help=f"how often kws_process runs the model, a multiple of the hop "
+                             f"(default {DEFAULT_INFERENCE_PERIOD_MS})")
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     parser.set_defaults(func=run)
