@@ -245,3 +245,23 @@ def test_multiworker_strategy_trains_with_two_local_workers(tiny_real, tmp_path)
         assert "EPOCHS 1" in stdout
     assert (tmp_path / "worker0" / "model_int8.tflite").is_file()  # the chief's run folder
     assert not (tmp_path / "worker1").exists()  # the other worker wrote nothing of its own
+
+
+def test_learning_curve_points_and_real_speaker_share(tiny_real, tmp_path):
+    from kws.training.data import real_split
+    from kws.training.learning_curve import curve_points, plot_curve
+
+    config = tiny_config(tiny_real, tmp_path)
+    points = curve_points(config)
+    assert set(points) == {"real0.25_synth1", "real0.5_synth1", "real0.75_synth1", "real1_synth1",
+                           "real1_synth0", "real1_synth0.5", "real1_synth2"}
+    assert not points["real1_synth0"].use_synthetic
+    assert points["real1_synth2"].synthetic_per_keyword == 2 * config.synthetic_per_keyword
+    speakers = {share: {r.speaker for r in real_split(dataclasses.replace(config, real_speaker_share=share))[0]}
+                for share in (0.25, 0.5, 1.0)}
+    validation = {share: real_split(dataclasses.replace(config, real_speaker_share=share))[1] for share in (0.25, 1.0)}
+    assert speakers[0.25] < speakers[0.5] < speakers[1.0]  # nested: more data only adds speakers
+    assert validation[0.25] == validation[1.0]
+    results = {name: {"mean": 0.8, "std": 0.01} for name in points}
+    plot_curve(results, tmp_path / "curve.png", 5)
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

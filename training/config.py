@@ -54,6 +54,9 @@ class TrainConfig:
     speakers (every speaker in exactly one), the speakers of fold ``fold`` validate."""
     fold: int = 0
     """The validating speaker fold when ``folds`` >= 2; also selects the held-out noise fold."""
+    real_speaker_share: float = 1.0
+    """Share of the training-side real speakers kept (a hash of the speaker id decides, so the
+    kept set grows with the share): the learning curve's x axis. Validation is not affected."""
     all_speakers: bool = False
     """Train on every real speaker and validate on no speech: the final model, once its recipe
     was chosen by cross-validation (held-out noise still measures ambience)."""
@@ -116,6 +119,8 @@ class TrainConfig:
         if self.folds == 1 or self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
             raise ConfigError(f"TrainConfig: fold {self.fold} of folds {self.folds}: need folds 0 or >= 2 "
                               f"and 0 <= fold < folds")
+        if not 0.0 < self.real_speaker_share <= 1.0:
+            raise ConfigError("TrainConfig: real_speaker_share must be in (0, 1]")
         if self.noise_folds == 1 or self.noise_folds < 0:
             raise ConfigError("TrainConfig: noise_folds must be 0 or >= 2")
         needs_noise_split = self.validation_silence > 0 or self.ambience_windows > 0 or self.noisy_snr_db

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.datasets.folders import SpeakerSplit, load_label_folders, split_by_fold, split_by_speaker
+from kws.datasets.folders import SpeakerSplit, load_label_folders, speaker_position, split_by_fold, split_by_speaker
 from kws.datasets.manifest import ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import DataError
@@ -39,10 +39,16 @@ def _resolve(folder: str) -> Path:
 def speaker_split(records: list[ClipRecord], config: TrainConfig) -> SpeakerSplit:
     """The run's speaker rule, for the main real folder and every extra one alike."""
     if config.all_speakers:
-        return SpeakerSplit(train=list(records), validation=[])
-    if config.folds:
-        return split_by_fold(records, config.folds, config.fold, salt=config.split_salt)
-    return split_by_speaker(records, config.validation_fraction, salt=config.split_salt)
+        split = SpeakerSplit(train=list(records), validation=[])
+    elif config.folds:
+        split = split_by_fold(records, config.folds, config.fold, salt=config.split_salt)
+    else:
+        split = split_by_speaker(records, config.validation_fraction, salt=config.split_salt)
+    if config.real_speaker_share < 1.0:
+        share_salt = "share:" + config.split_salt
+        kept = [r for r in split.train if speaker_position(r.speaker, salt=share_salt) < config.real_speaker_share]
+        split = SpeakerSplit(train=kept, validation=split.validation)
+    return split
 
 
 def real_split(config: TrainConfig) -> tuple[list[ClipRecord], list[ClipRecord], list[tuple[str, str]]]:

@@ -23,6 +23,14 @@ def run(args: argparse.Namespace) -> int:
                                    ("all_speakers", True if args.all_speakers else None)) if v is not None}
     if overrides:
         config = dataclasses.replace(config, **overrides)
+    if args.learning_curve:
+        from kws.training.learning_curve import run_learning_curve
+
+        if args.cv is None:
+            raise KwsError("--learning-curve needs --cv K (every point is a K-fold cross-validation)")
+        run_learning_curve(config, args.out, args.cv, resume=args.resume)
+        print(f"learning curve: {args.out}/learning_curve.png, learning_curve.json")
+        return 0
     if args.cv is not None:
         from kws.training.cv import run_cross_validation
 
@@ -48,6 +56,9 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
     parser.add_argument("--cv", type=int, metavar="K",
                         help="k-fold speaker cross-validation: train K runs (OUT/fold0..), write OUT/cv.md + cv.json")
+    parser.add_argument("--learning-curve", action="store_true",
+                        help="with --cv K: cross-validate the recipe at 25/50/75/100 %% of the real speakers and "
+                             "0/0.5/1/2x the synthetic speech; writes OUT/learning_curve.png")
     parser.add_argument("--all-speakers", action="store_true",
                         help="train on every real speaker (the final model once the recipe is chosen by --cv)")
     parser.add_argument("--epochs", type=int, help="override the config's epochs")

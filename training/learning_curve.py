@@ -1,0 +1,75 @@
+"""What more data would buy: cross-validated accuracy against the share of real training speakers
+and against the amount of synthetic speech.
+
+Each point is a full k-fold speaker cross-validation (:mod:`kws.training.cv`) of the same recipe
+with one knob changed: ``real_speaker_share`` in 0.25 / 0.5 / 0.75 / 1, and the synthetic clip
+counts scaled by 0 / 0.5 / 1 / 2. The point (1, 1x) is the recipe itself and is trained once.
+Output: ``OUT/<point>/`` (a CV folder each), ``OUT/learning_curve.json`` and ``OUT/learning_curve.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Callable
+
+from kws.fileio import atomic_path, write_json_atomic
+from kws.training.config import TrainConfig
+
+REAL_SHARES = (0.25, 0.5, 0.75, 1.0)
+SYNTHETIC_SCALES = (0.0, 0.5, 1.0, 2.0)
+
+
+def curve_points(config: TrainConfig) -> dict[str, TrainConfig]:
+    """Point name -> config: the real-speaker axis at 1x synthetic, the synthetic axis at all speakers."""
+    points = {f"real{share:g}_synth1": dataclasses.replace(config, real_speaker_share=share) for share in REAL_SHARES}
+    for scale in SYNTHETIC_SCALES:
+        if scale == 1.0:
+            continue
+        points[f"real1_synth{scale:g}"] = dataclasses.replace(
+            config, use_synthetic=scale > 0, synthetic_per_keyword=round(config.synthetic_per_keyword * scale),
+            synthetic_unknown=round(config.synthetic_unknown * scale))
+    return points
+
+
+def plot_curve(results: dict, path: Path, n_folds: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (real_ax, synth_ax) = plt.subplots(1, 2, figsize=(10, 4), sharey=True, constrained_layout=True)
+    for ax, key, xs, label in ((real_ax, "real{:g}_synth1", REAL_SHARES, "share of real training speakers"),
+                               (synth_ax, "real1_synth{:g}", SYNTHETIC_SCALES, "synthetic speech (x today's amount)")):
+        names = [key.format(x) for x in xs]  # both axes meet at "real1_synth1"
+        means = [results[n]["mean"] if n in results else float("nan") for n in names]
+        stds = [results[n]["std"] if n in results else 0.0 for n in names]
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3)
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    real_ax.set_ylabel(f"int8 accuracy ({n_folds}-fold speaker CV, mean ± std)")
+    fig.suptitle("learning curve")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def run_learning_curve(config: TrainConfig, out_dir: str | Path, n_folds: int, *, resume: bool = False,
+                       log: Callable[[str], None] = print) -> dict:
+    """Cross-validate every point (finished points are kept with ``resume``) and plot the curve."""
+    from kws.training.cv import CV_FILE, run_cross_validation
+
+    out = Path(out_dir)
+    results = {}
+    for name, point in curve_points(config).items():
+        folder = out / name
+        if resume and (folder / CV_FILE).is_file():
+            summary = json.loads((folder / CV_FILE).read_text())
+        else:
+            log(f"learning curve point {name}")
+            summary = run_cross_validation(point, folder, n_folds, resume=resume, log=log)
+        results[name] = summary["int8_accuracy"]
+    write_json_atomic(out / "learning_curve.json", {"n_folds": n_folds, "points": results})
+    plot_curve(results, out / "learning_curve.png", n_folds)
+    return results
