@@ -11,6 +11,10 @@ int kws_reset(kws_context *ctx) {
     if (ctx == NULL) return KWS_ERR_NULL;
     int status = kws_frontend_reset(&ctx->frontend);
     if (status != KWS_OK) return status;
+    status = kws_detector_reset(&ctx->detector);
+    if (status != KWS_OK) return status;
+    memset(&ctx->last_detection, 0, sizeof ctx->last_detection);
+    ctx->detections = 0;
     memset(ctx->features, 0, sizeof ctx->features);
     memset(ctx->scores, 0, sizeof ctx->scores);
     ctx->frames_seen = 0;
@@ -49,6 +53,14 @@ static int32_t push_frame(kws_context *ctx, const int8_t *frame) {
     ctx->best = argmax_first(ctx->scores);
     ctx->scored_frame = ctx->frames_seen - 1;
     ++ctx->inferences;
+    kws_detection detection;
+    status = kws_detector_process(&ctx->detector, ctx->scores, ctx->scored_frame, &detection);
+    if (status < 0) return status;
+    if (status == 1) {
+        ctx->last_detection = detection;
+        ++ctx->detections;
+        if (ctx->on_detection != NULL) ctx->on_detection(&detection, ctx->on_detection_user);
+    }
     return 1;
 }
 
@@ -98,4 +110,19 @@ int32_t kws_scored_frame(const kws_context *ctx) {
     if (ctx == NULL) return KWS_ERR_NULL;
     if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
     return ctx->scored_frame;
+}
+
+int kws_set_detection_callback(kws_context *ctx, kws_detection_callback callback, void *user) {
+    if (ctx == NULL) return KWS_ERR_NULL;
+    if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
+    ctx->on_detection = callback;
+    ctx->on_detection_user = user;
+    return KWS_OK;
+}
+
+int32_t kws_detection_count(const kws_context *ctx, kws_detection *latest) {
+    if (ctx == NULL) return KWS_ERR_NULL;
+    if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
+    if (latest != NULL && ctx->detections > 0) *latest = ctx->last_detection;
+    return ctx->detections;
 }

@@ -2,9 +2,11 @@
  *
  *   static kws_context ctx;
  *   kws_init(&ctx);
+ *   kws_set_detection_callback(&ctx, on_keyword, NULL);   // called from kws_process
  *   for each block of int16 PCM from the microphone (any length):
- *       int32_t ran = kws_process(&ctx, block, n);   // front end every hop, model every
- *       if (ran > 0) use kws_best_label(&ctx), kws_scores(&ctx)   // KWS_INFERENCE_PERIOD_FRAMES
+ *       kws_process(&ctx, block, n);   // front end every hop, model every
+ *                                      // KWS_INFERENCE_PERIOD_FRAMES, detector on its scores
+ *   kws_scores() / kws_best_label() give the raw scores of the latest model run.
  *
  * Everything is static or in the caller's kws_context: no malloc, no floating point.
  * Every function checks its arguments and returns a KWS_ERR_* code (negative) on misuse. */
@@ -14,18 +16,33 @@
 #include <stdint.h>
 
 #include "kws_config.h"
+#include "kws_detector.h"
 #include "kws_frontend.h"
 #include "kws_model.h"
 #include "kws_status.h"
 
+typedef void (*kws_detection_callback)(const kws_detection *detection, void *user);
+
 typedef struct {
     kws_frontend_state frontend;
+    kws_detector_state detector;
+    kws_detection last_detection;     /* the latest detection (valid when detections > 0) */
+    int32_t detections;               /* detections since the last reset */
+    kws_detection_callback on_detection;
+    void *on_detection_user;
     /* the latest KWS_FRAMES_PER_CLIP feature frames, oldest first: the model's input window */
     int8_t features[KWS_FRAMES_PER_CLIP * KWS_N_MFCC];
     int32_t frames_seen;              /* feature frames produced since the last reset */
     int32_t frames_until_inference;   /* hops left before the next model run */
     int32_t inferences;               /* model runs since the last reset */
-    int8_t scores[KWS_N_CLASSES];     /* int8 scores of the latest model run */
+    int8_t scores[KWS_N_CLASSES];     /* Call `callback(detection, user)` from kws_process at every detection (NULL: none). The
+ * callback survives kws_reset. */
+int kws_set_detection_callback(kws_context *ctx, kws_detection_callback callback, void *user);
+
+/* Detections since the last reset; *latest (if not NULL) gets the newest. */
+int32_t kws_detection_count(const kws_context *ctx, kws_detection *latest);
+
+/* int8 scores of the latest model run */
     int32_t best;                     /* index of the top score of the latest run, -1 before any */
     int32_t scored_frame;             /* index of the last frame of the latest run's window, -1 before any */
     uint32_t magic;                   /* set by kws_init: catches an uninitialised context */
@@ -42,6 +59,13 @@ int kws_reset(kws_context *ctx);
  * KWS_FRAMES_PER_CLIP frames is there. Returns the number of model runs in this call (>= 0) or
  * a negative KWS_ERR_*. */
 int32_t kws_process(kws_context *ctx, const int16_t *pcm, int32_t n);
+
+/* Call `callback(detection, user)` from kws_process at every detection (NULL: none). The
+ * callback survives kws_reset. */
+int kws_set_detection_callback(kws_context *ctx, kws_detection_callback callback, void *user);
+
+/* Detections since the last reset; *latest (if not NULL) gets the newest. */
+int32_t kws_detection_count(const kws_context *ctx, kws_detection *latest);
 
 /* int8 scores of the latest model run ([KWS_N_CLASSES]); NULL for a NULL context. */
 const int8_t *kws_scores(const kws_context *ctx);

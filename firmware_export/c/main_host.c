@@ -6,6 +6,7 @@
  *   kws_main model FEATURES_FILE                              S <index> <scores...>
  *       (int8 blocks of KWS_FRAMES_PER_CLIP * KWS_N_MFCC features)
  *   kws_main stream [--chunks ...] PCM_FILE                   P <frame> <best> <scores...>
+ *                                                             D <frame> <label> <score> (detections)
  *   add --count (Cortex-M4): T lines with SysTick ticks, K lines with measured stack bytes. */
 #include <stdint.h>
 #include <stdio.h>
@@ -144,8 +145,14 @@ static int run_model(FILE *file, int count) {
     return 0;
 }
 
+static void print_detection(const kws_detection *detection, void *user) {
+    (void)user;
+    printf("D %ld %ld %ld\n", (long)detection->frame, (long)detection->label, (long)detection->score);
+}
+
 static int run_stream(FILE *file, const chunk_plan *plan, int count) {
     if (kws_init(&ctx) != KWS_OK) return 1;
+    if (kws_set_detection_callback(&ctx, print_detection, NULL) != KWS_OK) return 1;
     int32_t turn = 0, got;
     long samples = 0;
     uint64_t ticks = 0;
