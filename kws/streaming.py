@@ -9,6 +9,7 @@ compares the two.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +95,8 @@ class Stream:
         self._frames = np.zeros((0, self.model.frontend.n_mfcc), dtype=np.int8)
         self.n_frames = 0
         """Frames produced so far."""
+        self.model_seconds = 0.0
+        """Wall time spent in the model interpreter since the last reset (for speed reports)."""
         self.last_scores: np.ndarray | None = None
         """int8 scores of the latest inference (None before the first)."""
         self._frame_log: list[np.ndarray] = []
@@ -118,7 +121,9 @@ class Stream:
         detections = []
         for end in ends:
             local = int(end) - offset
+            started = time.perf_counter()
             scores = self.model.scores(buffer[local - self.window + 1 : local + 1])
+            self.model_seconds += time.perf_counter() - started
             self.last_scores = scores
             if self.record_scores:
                 self._frame_log.append(np.int64(end))
