@@ -133,7 +133,7 @@ def detector_from_dict(data: dict[str, Any], *, where: str = "detector") -> Dete
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
     fields = {f.name for f in dataclasses.fields(DetectorConfig)}
-    unknown = sorted(set(data) - fields - {"config_hash"})
+    unknown = sorted(set(data) - fields - {"config_hash", "calibration"})
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)} for DetectorConfig")
     values = {k: v for k, v in data.items() if k in fields}
@@ -168,8 +168,10 @@ def read_detector_config(path: str | os.PathLike) -> DetectorConfig:
     return detector_from_dict(data, where=str(path))
 
 
-def write_detector_config(path: str | os.PathLike, config: DetectorConfig, **extra: Any) -> Path:
-    """Write ``config`` (plus its hash and any ``extra`` notes) as JSON, atomically."""
+def write_detector_config(path: str | os.PathLike, config: DetectorConfig, *,
+                          calibration: dict[str, Any] | None = None) -> Path:
+    """Write ``config`` (plus its hash and, optionally, how it was calibrated) as JSON, atomically."""
+    extra = {"calibration": calibration} if calibration is not None else {}
     path = Path(path)
     write_json_atomic(path, {**config.to_dict(), "config_hash": config.config_hash(), **extra})
     return path

@@ -78,3 +78,9 @@ def test_shorter_than_one_window_gives_nothing(model):
     assert stream.process(np.zeros(15000, np.int16)) == []
     assert len(stream.scores) == 0
 
+
+
+def test_shipped_model_has_a_detector_config():
+    config = model_detector_config("commands")
+    assert config.thresholds_int8  # calibrated per label
+    assert set(dict(config.thresholds_int8)) <= set(KwsModel.load("commands").labels)
