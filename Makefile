@@ -10,10 +10,12 @@ $(STAMP): pyproject.toml scripts/setup.sh
 	./scripts/setup.sh
 
 ## demo: install what is missing, then classify the bundled clips (one per class) with the shipped
-## int8 `commands` model, and draw the device features of the example "yes"
+## int8 `commands` model, draw the device features of the example "yes", and stream the bundled
+## recording of commands said between sentences over noise through `kws listen` (no microphone needed)
 demo: $(STAMP)
 	$(KWS) eval commands --data kws/data/demo --plot $(OUT)/demo_confusion.png
 	$(KWS) features --png $(OUT)/demo_features.png
+	$(KWS) listen commands --wav kws/data/demo_commands_in_speech.wav --fast --no-ui
 
 ## test: install what is missing, then run the whole test suite
 test: $(STAMP)

@@ -177,3 +177,71 @@ def write_wav(path: str | os.PathLike, pcm: np.ndarray, sample_rate: int = 16000
 def list_audio_files(folder: str | os.PathLike) -> list[Path]:
     """Sorted audio files (by extension) directly inside ``folder``."""
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+def audio_duration_s(path: str | os.PathLike) -> float:
+    """Duration of an audio file in seconds, from its header (no decoding)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
+    return info.frames / info.samplerate if info.samplerate > 0 else 0.0
+
+
+def iter_audio_blocks(path: str | os.PathLike, sample_rate: int = 16000, block_samples: int = 160000):
+    """Stream an audio file of any length as mono int16 blocks at ``sample_rate``, in bounded memory.
+
+    Blocks are decoded with soundfile, downmixed, resampled with a streaming soxr (VHQ) when the
+    file's rate differs, and rounded to int16 like :func:`read_audio` (for a file already at
+    ``sample_rate`` the concatenated blocks equal ``read_audio(path)``).
+
+    Yields
+    ------
+    np.ndarray [shape=(n,), int16], n about ``block_samples`` (the last one shorter)
+
+    Raises
+    ------
+    AudioError
+        missing, empty, truncated or unreadable file, NaN/inf samples; the message names the file.
+    """
+    import soundfile as sf
+
+    source = str(path)
+    p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"{source}: is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioError(f"{source}: no such file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{source}: file is empty (0 bytes)")
+    problem = wav_truncation(p)
+    if problem:
+        raise AudioError(f"{source}: {problem}")
+    try:
+        handle = sf.SoundFile(source)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+        raise AudioError(f"{source}: not a readable audio file ({exc})") from exc
+    with handle:
+        rate = int(handle.samplerate)
+        resampler = None
+        if rate != sample_rate:
+            import soxr
+
+            resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="VHQ")
+        read_size = max(1, block_samples * rate // sample_rate)
+        while True:
+            try:
+                samples = handle.read(read_size, dtype="float32", always_2d=True)
+            except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+                raise AudioError(f"{source}: decoding failed after {handle.tell()} frames ({exc})") from exc
+            last = samples.shape[0] < read_size
+            check_finite(samples, source)
+            mono = downmix(samples) if samples.shape[1] > 1 else samples[:, 0]
+            if resampler is not None:
+                mono = resampler.resample_chunk(np.ascontiguousarray(mono, dtype=np.float32), last=last)
+            if mono.size:
+                yield float_to_int16(mono)
+            if last:
+                return

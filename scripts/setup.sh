@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One-shot set-up on a fresh Debian/Ubuntu machine with Python 3.11:
-# apt packages (TTS engines, PortAudio, ARM toolchain, QEMU) when missing, then a .venv with kws
+# apt packages (TTS engines, PortAudio + PulseAudio for the microphone test, ARM toolchain, QEMU) when missing, then a .venv with kws
 # installed editable with every extra. Safe to re-run; `make` re-runs it only when pyproject changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng flite libportaudio2 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc make)
+APT_PACKAGES=(espeak-ng flite libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc make)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

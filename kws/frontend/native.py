@@ -117,3 +117,42 @@ class NativeFrontend:
     def features_many(self, clips: list[np.ndarray]) -> list[np.ndarray]:
         """int8 features of each clip: a list of [shape=(frames_i, n_mfcc), int8] arrays."""
         return [self.features(check_pcm(pcm, f"clip {i}")) for i, pcm in enumerate(clips)]
+
+
+class NativeStreamingFrontend:
+    """Streaming wrapper of :class:`NativeFrontend` with the interface of :class:`kws.frontend.Frontend`.
+
+    ``process`` returns exactly the frames the integer reference ``Frontend.process`` returns for
+    the same chunks (the native batch function computes the same frames; the samples of an
+    incomplete frame are kept for the next chunk).
+    """
+
+    def __init__(self, config: FrontendConfig = DEFAULT_CONFIG, **kwargs):
+        self.native = NativeFrontend(config, **kwargs)
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def process(self, pcm_chunk: np.ndarray) -> np.ndarray:
+        chunk = check_pcm(pcm_chunk, "audio chunk")
+        buffer = np.concatenate([self._pending, chunk]) if self._pending.size else chunk
+        features = self.native.features(buffer)
+        self._pending = buffer[len(features) * self.config.hop_samples:].copy()
+        return features
+
+
+def streaming_frontend(config: FrontendConfig = DEFAULT_CONFIG, *, native: bool = True):
+    """The fastest bit-exact streaming front end available: native C if it builds, else the reference.
+
+    Returns ``(frontend, note)`` where ``note`` says which one and, if native failed, why.
+    """
+    from kws.frontend.pipeline import Frontend
+
+    if native:
+        try:
+            return NativeStreamingFrontend(config), "native C front end"
+        except (BuildError, OSError) as exc:
+            return Frontend(config), f"integer reference front end (native C unavailable: {exc})"
+    return Frontend(config), "integer reference front end"
