@@ -18,19 +18,17 @@ from kws.fileio import atomic_dir
 from kws.firmware_export import measure, toolchain, verify
 from kws.firmware_export.errors import ExportError
 from kws.firmware_export.sources import export_files, model_sha256
+from kws.detector import Detector, model_detector_config
 from kws.model import KwsModel
 
 TARGETS = ("host", "cortex-m4", "all")
-#: The model runs every 200 ms (10 hops) by default: a 1 s window still holds a short word
-#: whole in several consecutive runs, and the product stays within 10 % of a 100 MHz Cortex-M4.
-#: Other periods are a setting (report.md lists the cost of each).
-DEFAULT_INFERENCE_PERIOD_MS = 200
+
 #: What the generated device code may not reference (soft-float/double helpers) or contain (VFP).
 FLOAT_HELPER = re.compile(r"__aeabi_[fd]\w*|__aeabi_[lu]*[fd]2\w*")
 VFP_INSTRUCTION = re.compile(r"^\s*[0-9a-f]+:\s+(?:[0-9a-f]{4} ?){1,2}\s+v[a-z0-9.]+\s", re.MULTILINE)
 #: Real clips the Cortex-M4 figures are measured on when not verifying (the stream uses 120 s of them).
 MEASURE_CLIPS = 200
-KWS_OBJECTS = ("kws.c", "kws_frontend.c", "kws_model.c", "kws_kernels.c")
+KWS_OBJECTS = ("kws.c", "kws_frontend.c", "kws_model.c", "kws_kernels.c", "kws_detector.c")
 
 
 @dataclasses.dataclass
@@ -43,6 +41,7 @@ class ExportReport:
     kws_version: str
     labels: list[str]
     inference_period_ms: int
+    detector_hash: str
     macs_per_inference: int
     arena_bytes: int
     weight_bytes: int
@@ -170,7 +169,7 @@ def report_markdown(report: ExportReport) -> str:
 
 def export_model(model_source: str | os.PathLike, out_dir: str | os.PathLike, *, target: str = "host",
                  verify_data: bool = False, force: bool = False, data_dir: Path | None = None,
-                 clip_limit: int | None = None, inference_period_ms: int = DEFAULT_INFERENCE_PERIOD_MS,
+                 clip_limit: int | None = None, inference_period_ms: int | None = None,
                  progress: Callable[[str], None] = lambda message: None) -> ExportReport:
     """Export, build (``target``), optionally verify against Python, measure; then rename into place.
 
@@ -196,11 +195,17 @@ def export_model(model_source: str | os.PathLike, out_dir: str | os.PathLike, *,
         toolchain.require_tools(toolchain.CORTEX_M4_TOOLS + toolchain.QEMU_TOOLS, "kws export --target cortex-m4")
 
     model = KwsModel.load(model_source)
+    detector = model_detector_config(model_source)
+    if inference_period_ms is not None:
+        detector = dataclasses.replace(detector, inference_period_ms=inference_period_ms)
+    Detector(detector, model.labels, model.frontend)  # labels and period checked before any work
+    period_frames = detector.inference_period_ms // model.frontend.hop_ms
     progress(f"generating C for {model.source}")
-    files, emitted, period_frames = export_files(model, inference_period_ms=inference_period_ms)
+    files, emitted = export_files(model, detector)
     report = ExportReport(model=str(model.source), model_sha256=model_sha256(model),
                           frontend_hash=model.frontend.config_hash(), kws_version=__version__,
-                          labels=list(model.labels), inference_period_ms=period_frames * model.frontend.hop_ms,
+                          labels=list(model.labels), inference_period_ms=detector.inference_period_ms,
+                          detector_hash=detector.config_hash(),
                           macs_per_inference=emitted.macs_per_inference, arena_bytes=emitted.arena_bytes,
                           weight_bytes=model.info.weight_bytes)
     with atomic_dir(out, overwrite=force) as tmp:
@@ -220,12 +225,12 @@ def export_model(model_source: str | os.PathLike, out_dir: str | os.PathLike, *,
             if host:
                 for binary in ("kws_main", "kws_main_asan"):
                     report.verification += [r.to_dict() for r in verify.verify_build(
-                        f"host {binary}", verify.host_runner(tmp / "build" / binary), model, inputs, period_frames,
+                        f"host {binary}", verify.host_runner(tmp / "build" / binary), model, inputs, detector,
                         progress)]
             if m4:
                 report.verification += [r.to_dict() for r in verify.verify_build(
                     "cortex-m4 qemu", verify.qemu_runner(tmp / "build" / "kws_main_m4.elf"), model, inputs,
-                    period_frames, progress)]
+                    detector, progress)]
         if m4:
             progress("checking the device code is integer-only, measuring size, stack and instructions")
             report.cortex_m4 = {"float_free": float_free_check(tmp),

@@ -27,11 +27,12 @@ import numpy as np
 from kws.clips import decode_files, label_folders, labelled_files
 from kws.evaluation import fit_to_clip, spread
 from kws.firmware_export.errors import ExportError
+from kws.firmware_export.sources import stream_lines
 from kws.firmware_export.toolchain import qemu_command, run
 from kws.frontend import compute_features, compute_features_many
 from kws.frontend.pipeline import compute_mfcc
 from kws.model import KwsModel
-from kws.streaming import stream_inferences
+from kws.detector import DetectorConfig
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden" / "frontend"
 #: Chunk plans (samples per call, cycled) for the frame comparison.
@@ -246,22 +247,28 @@ def check_model(target: str, runner: Runner, model: KwsModel, features: np.ndarr
     return CheckResult(target, "model", len(expected), 1)
 
 
-def check_stream(target: str, runner: Runner, model: KwsModel, stream: StreamInput, period_frames: int,
+def check_stream(target: str, runner: Runner, model: KwsModel, stream: StreamInput, detector: DetectorConfig,
                  work: Path) -> CheckResult:
+    """``kws_process`` model runs (P lines) and detections (D lines) against Python, line for line."""
     path = work / "stream.pcm"
     stream.pcm.astype("<i2").tofile(path)
-    expected_runs = stream_inferences(model, stream.pcm, period_frames)
-    expected = np.array([[r.frame, r.best, *r.scores] for r in expected_runs], np.int64).reshape(-1, 2 + model.n_classes)
+    expected_lines = stream_lines(model, detector, stream.pcm)
     hop = model.frontend.hop_samples
     for plan in stream.plans:
-        got = parse_rows(runner(["stream", "--chunks", plan, str(path)]), "P", 1 + model.n_classes)
-        _first_difference(f"{target} kws_process runs on {stream.name} (chunks {plan})", got, expected,
-                          lambda row: f" (frame {expected[row, 0]}{stream.clip_at(int(expected[row, 0]) * hop)})"
-                          if row < len(expected) else "", "model run")
-    return CheckResult(target, "stream", len(expected) * len(stream.plans), len(stream.plans))
+        out = runner(["stream", "--chunks", plan, str(path)])
+        for tag, width in (("P", 1 + model.n_classes), ("D", 2)):
+            expected = parse_rows("\n".join(expected_lines), tag, width)
+            got = parse_rows(out, tag, width)
+            what = "model run" if tag == "P" else "detection"
+            _first_difference(f"{target} kws_process {what}s on {stream.name} (chunks {plan})", got, expected,
+                              lambda row, e=expected: f" (frame {e[row, 0]}{stream.clip_at(int(e[row, 0]) * hop)})"
+                              if row < len(e) else "", what)
+    n_runs = sum(line.startswith("P ") for line in expected_lines)
+    n_detections = sum(line.startswith("D ") for line in expected_lines)
+    return CheckResult(target, "stream", (n_runs + n_detections) * len(stream.plans), len(stream.plans))
 
 
-def verify_build(target: str, runner: Runner, model: KwsModel, inputs: VerifyInputs, period_frames: int,
+def verify_build(target: str, runner: Runner, model: KwsModel, inputs: VerifyInputs, detector: DetectorConfig,
                  progress: Callable[[str], None] = lambda message: None) -> list[CheckResult]:
     """All three comparisons with one harness build; raises :class:`ExportError` on any difference."""
     with tempfile.TemporaryDirectory(prefix="kws-verify-") as tmp:
@@ -271,5 +278,5 @@ def verify_build(target: str, runner: Runner, model: KwsModel, inputs: VerifyInp
         progress(f"{target}: model on {len(inputs.model_features)} feature blocks")
         results.append(check_model(target, runner, model, inputs.model_features, inputs.model_names, work))
         progress(f"{target}: kws_process on {len(inputs.stream.pcm) / model.frontend.sample_rate_hz:.0f} s stream")
-        results.append(check_stream(target, runner, model, inputs.stream, period_frames, work))
+        results.append(check_stream(target, runner, model, inputs.stream, detector, work))
     return results

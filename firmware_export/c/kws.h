@@ -35,14 +35,7 @@ typedef struct {
     int32_t frames_seen;              /* feature frames produced since the last reset */
     int32_t frames_until_inference;   /* hops left before the next model run */
     int32_t inferences;               /* model runs since the last reset */
-    int8_t scores[KWS_N_CLASSES];     /* Call `callback(detection, user)` from kws_process at every detection (NULL: none). The
- * callback survives kws_reset. */
-int kws_set_detection_callback(kws_context *ctx, kws_detection_callback callback, void *user);
-
-/* Detections since the last reset; *latest (if not NULL) gets the newest. */
-int32_t kws_detection_count(const kws_context *ctx, kws_detection *latest);
-
-/* int8 scores of the latest model run */
+    int8_t scores[KWS_N_CLASSES];     /* int8 scores of the latest model run */
     int32_t best;                     /* index of the top score of the latest run, -1 before any */
     int32_t scored_frame;             /* index of the last frame of the latest run's window, -1 before any */
     uint32_t magic;                   /* set by kws_init: catches an uninitialised context */

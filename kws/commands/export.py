@@ -41,8 +41,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kws.firmware_export.export import DEFAULT_INFERENCE_PERIOD_MS
-
     parser = subparsers.add_parser(
         "export", help="emit C (front end + int8 model + API) for a microcontroller, build, verify, measure",
         description="Write self-contained C99 for MODEL into OUT (generated from the model's front-end config and "
@@ -58,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", help="<label>/* folder of real clips for --verify "
                                         "(default: $KWS_DATA/speech_commands_v0.02_test)")
     parser.add_argument("--clips", type=int, default=None, help="verify with at most this many real clips (default: all)")
-    parser.add_argument("--inference-period-ms", type=int, default=DEFAULT_INFERENCE_PERIOD_MS,
-                        help=f"how often kws_process runs the model, a multiple of the hop "
-                             f"(default {DEFAULT_INFERENCE_PERIOD_MS})")
+    parser.add_argument("--inference-period-ms", type=int, default=None,
+                        help="how often kws_process runs the model, a multiple of the hop "
+                             "(default: the model's detector.json)")
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     parser.set_defaults(func=run)
