@@ -241,15 +241,19 @@ class _Emitter:
             batches = data.size // depth
             mult, shift = channel_multipliers(data.scale, flt.scales, out.scale, units)
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
-            fields = [("batches", batches), ("depth", depth), ("units", units),
+            # a fully-connected layer is a 1 x 1 convolution over `batches` rows of `depth` channels, with
+            # the same arithmetic: it runs on kws_conv_time_s8 (no separate kernel linked)
+            fields = [("in_h", batches), ("in_w", 1), ("in_c", depth), ("out_h", batches), ("out_w", 1),
+                      ("out_c", units), ("k_h", 1), ("k_w", 1), ("stride_h", 1), ("stride_w", 1),
+                      ("dilation_h", 1), ("dilation_w", 1), ("pad_h", 0), ("pad_w", 0), ("depth_multiplier", 1),
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
             self.int16_fields(op, fields)
-            fields += [("weights", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
+            fields += [("filter", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
                        ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
                        ("shift", self.shift_array(tag, op, shift))]
-            self.defs.append(_struct("kws_fc_params_t", tag, fields))
-            self.calls.append(f"{comment}\n    kws_fully_connected_s8(&{tag}, {self.ptr(data.index, const=True)}, "
+            self.defs.append(_struct("kws_conv_params_t", tag, fields))
+            self.calls.append(f"{comment}\n    kws_conv_time_s8(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = batches * units * depth
         elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):

@@ -568,49 +568,69 @@ void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *i
 
 /* ---- SOFTMAX ------------------------------------------------------------------------------- */
 
-/* exp(input_multiplier * diff) for a difference diff <= 0: one out-of-line copy of the fixed-point
- * exp (both passes of the softmax call it). */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32_t kws_softmax_exp(const kws_softmax_params_t *p, int32_t diff) {
-    return kws_exp_on_negative_values_q5_26(
-        kws_multiply_by_quantized_multiplier_gt_one(diff, p->input_multiplier, (int)p->input_left_shift));
+/* The softmax runs once per inference on a few values: its gemmlowp helpers are out of line here
+ * (one copy each; kws_fixedpoint.h's inline versions stay as they are for every other user). */
+static KWS_NOINLINE int32_t kws_sm_mul(int32_t a, int32_t b) {
+    return kws_sat_rounding_doubling_high_mul(a, b);
+}
+static KWS_NOINLINE int32_t kws_sm_div_pot(int32_t x, int32_t exponent) {
+    return kws_rounding_divide_by_pot(x, (int)exponent);
+}
+
+/* kws_exp_on_negative_values_q5_26(input_multiplier * diff) for a difference diff <= 0 (both passes
+ * call it). The operations are those of kws_fixedpoint.h in the same order; the one simplification:
+ * the argument of the [-1/4, 0) polynomial, (a mod 1/4) - 1/4 in [-2**24, 0), shifted left by 5 never
+ * reaches the saturation threshold 2**26 - 1 of kws_saturating_left_shift, so it is a plain shift. */
+static KWS_NOINLINE int32_t kws_softmax_exp(const kws_softmax_params_t *p, int32_t diff) {
+    static const int32_t multipliers[7] = {  /* exp(-2**k) in Q0.31 for k = -2 .. 4 */
+        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) in Q0.31 */
+    const int32_t a = kws_sm_mul((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
+    const int32_t a_mod_quarter_minus_one_quarter = (a & (((int32_t)1 << 24) - 1)) - ((int32_t)1 << 24);
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    const int32_t x = (int32_t)((uint32_t)a_mod_quarter_minus_one_quarter << 5) + ((int32_t)1 << 28);
+    const int32_t x2 = kws_sm_mul(x, x), x3 = kws_sm_mul(x2, x);
+    const int32_t x4_over_4 = kws_sm_div_pot(kws_sm_mul(x2, x2), 2);
+    const int32_t poly = kws_sm_div_pot(kws_sm_mul(x4_over_4 + x3, 715827883) + x2, 1);  /* 715827883: 1/3 */
+    int32_t result = constant_term + kws_sm_mul(constant_term, x + poly), k;
+    for (k = 0; k < 7; ++k) {
+        if (remainder & ((int32_t)1 << (24 + k))) result = kws_sm_mul(result, multipliers[k]);
+    }
+    return a == 0 ? INT32_MAX : result;
 }
 
 void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *output) {
-    int32_t r, c;
-    for (r = 0; r < p->rows; ++r) {
-        const int8_t *x = input + r * p->depth;
-        int8_t *out = output + r * p->depth;
-        int32_t max_in_row = KWS_INT8_MIN, sum_of_exps = 0, headroom_plus_one, num_bits_over_unit, exponent;
-        int32_t shifted_scale;
+    int32_t r, c, i;
+    for (r = 0; r < p->rows; ++r, input += p->depth, output += p->depth) {
+        int32_t max_in_row = KWS_INT8_MIN, sum_of_exps = 0, headroom_plus_one, half_denominator, x;
         for (c = 0; c < p->depth; ++c) {
-            if (x[c] > max_in_row) max_in_row = x[c];
+            if (input[c] > max_in_row) max_in_row = input[c];
         }
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_in_row;
-            if (diff >= p->diff_min) {
-                /* exp in Q0.31, rescaled to the Q12.19 accumulator */
-                sum_of_exps += kws_rounding_divide_by_pot(kws_softmax_exp(p, diff), 12);
-            }
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            /* exp in Q0.31, rescaled to the Q12.19 accumulator */
+            if (diff >= p->diff_min) sum_of_exps += kws_sm_div_pot(kws_softmax_exp(p, diff), 12);
         }
-        /* 1 / sum: normalise the sum to [1, 2) and use 1 / (1 + x) for x in [0, 1) */
+        /* 1 / sum: normalise the sum to [1, 2) and use 1 / (1 + x) for x in [0, 1)
+         * (kws_one_over_one_plus_x_for_x_in_0_1: Newton-Raphson, 3 steps) */
         headroom_plus_one = 32 - kws_bit_length32((uint32_t)sum_of_exps);
-        num_bits_over_unit = 12 - headroom_plus_one;
-        shifted_scale = kws_one_over_one_plus_x_for_x_in_0_1(
-            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
-        exponent = num_bits_over_unit + 31 - 8;
+        half_denominator = kws_rounding_half_sum(
+            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)), INT32_MAX);
+        x = 1515870810 + kws_sm_mul(half_denominator, -1010580540);  /* 48/17 - 32/17 d, Q2.29 */
+        for (i = 0; i < 3; ++i) {
+            const int32_t one_minus = ((int32_t)1 << 29) - kws_sm_mul(half_denominator, x);
+            x += kws_saturating_left_shift(kws_sm_mul(x, one_minus), 2);
+        }
+        x = kws_saturating_left_shift(x, 1);
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_in_row;
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            int32_t out = KWS_INT8_MIN;
             if (diff >= p->diff_min) {
-                const int32_t e = kws_softmax_exp(p, diff);
-                const int32_t unsat = kws_rounding_divide_by_pot(kws_sat_rounding_doubling_high_mul(shifted_scale, e),
-                                                                 (int)exponent);
-                out[c] = (int8_t)kws_clamp32(unsat + KWS_INT8_MIN, KWS_INT8_MIN, KWS_INT8_MAX);
-            } else {
-                out[c] = (int8_t)KWS_INT8_MIN;
+                /* exponent: (12 - headroom_plus_one) + 31 - 8 */
+                out = kws_clamp32(kws_sm_div_pot(kws_sm_mul(x, kws_softmax_exp(p, diff)), 35 - headroom_plus_one) +
+                                  KWS_INT8_MIN, KWS_INT8_MIN, KWS_INT8_MAX);
             }
+            output[c] = (int8_t)out;
         }
     }
 }
