@@ -397,57 +397,72 @@ static int32_t kws_depthwise_channel(const kws_conv_params_t *p, const int8_t *i
     return acc;
 }
 
-/* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1): loops over
- * the valid taps of each row, channels innermost (four per word on the DSP path). */
-void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
-    const int32_t ch = p->out_c, k_h = p->k_h;
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_h;
-        int32_t k0, k1, c = 0, k;
-        const int8_t *x, *w;
-        int8_t *out = output + oy * ch;
-        kws_valid_taps(iy0, k_h, p->in_h, &k0, &k1);
-        x = input + (iy0 + k0) * ch;
-        w = p->filter + k0 * ch;
+/* acc[t] = x[t * stride ..] . w for t < n (n even), x and w int16 with 2 * pairs values: two outputs
+ * per pass sharing the weight loads, one SMLAD per pair of taps and output on the DSP path. Out of
+ * line, so that its few live values stay in registers. */
+static KWS_NOINLINE void kws_dw_column_dots(const int16_t *x, int32_t stride, const int16_t *w, int32_t pairs,
+                                            int32_t n, int32_t *acc) {
+    const int16_t *w_end = w + 2 * pairs;
+    for (; n > 0; n -= 2, x += 2 * stride, acc += 2) {
+        const int16_t *xk = x, *wk = w;
+        int32_t a0 = 0, a1 = 0;
+        for (; wk < w_end; wk += 2, xk += 2) {
 #if KWS_USE_DSP
-        {
-            const int32_t offset2 = kws_dup16(p->input_offset);
-            for (; c + 4 <= ch; c += 4) {
-                int32_t a0 = kws_bias(p->bias, p->bias16, c), a1 = kws_bias(p->bias, p->bias16, c + 1);
-                int32_t a2 = kws_bias(p->bias, p->bias16, c + 2), a3 = kws_bias(p->bias, p->bias16, c + 3);
-                const int8_t *xk = x + c, *wk = w + c;
-                for (k = k0; k < k1; ++k, xk += ch, wk += ch) {
-                    const int32_t xw = kws_load4(xk), ww = kws_load4(wk);
-                    const int32_t x02 = KWS_SXTAB16(offset2, xw), x13 = KWS_SXTAB16_ROR8(offset2, xw);
-                    const int32_t w02 = KWS_SXTB16(ww), w13 = KWS_SXTB16_ROR8(ww);
-                    a0 = KWS_SMLABB(x02, w02, a0);
-                    a2 = KWS_SMLATT(x02, w02, a2);
-                    a1 = KWS_SMLABB(x13, w13, a1);
-                    a3 = KWS_SMLATT(x13, w13, a3);
-                }
-                {
-                    int32_t acc[4];
-                    acc[0] = a0;
-                    acc[1] = a1;
-                    acc[2] = a2;
-                    acc[3] = a3;
-                    kws_conv_store_run(p, c, 4, acc, out + c);
-                }
-            }
-        }
+            int32_t x0, x1, wv;
+            memcpy(&wv, wk, sizeof wv);
+            memcpy(&x0, xk, sizeof x0);
+            memcpy(&x1, xk + stride, sizeof x1);
+            a0 = KWS_SMLAD(x0, wv, a0);
+            a1 = KWS_SMLAD(x1, wv, a1);
+#else
+            a0 += xk[0] * wk[0] + xk[1] * wk[1];
+            a1 += xk[stride] * wk[0] + xk[stride + 1] * wk[1];
 #endif
-        for (; c < ch; ++c) {
-            int32_t acc = kws_bias(p->bias, p->bias16, c);
-            for (k = 0; k < k1 - k0; ++k) acc += ((int32_t)x[k * ch + c] + p->input_offset) * w[k * ch + c];
-            kws_conv_store_run(p, c, 1, &acc, out + c);
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+    }
+}
+
+/* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1), channel by
+ * channel: the channel's input column, plus the input offset, is copied as int16 into a scratch
+ * column whose padding rows are 0 (they add nothing, as in TFLite), and its taps into an int16 row
+ * padded to an even number of taps with 0; each output is then a dot product of int16 pairs without
+ * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once. The
+ * column is long enough for an even number of outputs (an odd last one is computed, not stored).
+ * The emitter calls this only for layers that fit the scratch (KWS_DW_TIME_FITS);
+ * kws_depthwise_conv2d_s8 checks the same. */
+void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t ch = p->out_c, stride = p->stride_h, out_h = p->out_h, pairs = (p->k_h + 1) >> 1;
+    const int32_t len = (out_h + (out_h & 1) - 1) * stride + 2 * pairs, in_offset = p->input_offset;
+    const int32_t count = kws_clamp32(len - p->pad_h, 0, p->in_h), k_h = p->k_h;
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int16_t column[KWS_DW_COLUMN], weights[2 * KWS_DW_TAP_PAIRS];
+    int32_t acc[KWS_DW_COLUMN];
+    int16_t *const valid = column + p->pad_h;
+    int32_t c, t, k;
+    memset(column, 0, sizeof column);
+    memset(weights, 0, sizeof weights);
+    for (c = 0; c < ch; ++c) {
+        const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_bias(p->bias, p->bias16, c);
+        const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
+        const int8_t *x = input + c, *f = p->filter + c;
+        int8_t *out = output + c;
+        for (k = 0; k < count; ++k, x += ch) valid[k] = (int16_t)(*x + in_offset);
+        for (k = 0; k < k_h; ++k, f += ch) weights[k] = *f;
+        kws_dw_column_dots(column, stride, weights, pairs, out_h + (out_h & 1), acc);
+        for (t = 0; t < out_h; ++t, out += ch) {
+            const int32_t v = bias + acc[t];
+            *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
+                                                  : kws_requant(v, q31, shift)) + zero, lo, hi);
         }
     }
 }
 
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     int32_t oy, ox, ic, m;
-    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1) {
+    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1 &&
+        KWS_DW_TIME_FITS(p->out_h, p->stride_h, p->k_h)) {
         kws_depthwise_time_s8(p, input, output);
         return;
     }
