@@ -106,6 +106,16 @@ def same_padding(in_size: int, k: int, stride: int, dilation: int, padding: str)
     return out, total // 2
 
 
+#: Scratch of kws_depthwise_time_s8 (kws_kernels.h: KWS_DW_COLUMN, KWS_DW_TAP_PAIRS).
+DW_COLUMN = 128
+DW_TAP_PAIRS = 8
+
+
+def depthwise_time_fits(out_h: int, stride: int, k_h: int) -> bool:
+    """Whether a time-only depthwise layer fits kws_depthwise_time_s8's scratch (KWS_DW_TIME_FITS)."""
+    return k_h <= 2 * DW_TAP_PAIRS and (out_h + (out_h & 1) - 1) * stride + k_h + 1 <= DW_COLUMN
+
+
 def softmax_parameters(beta: float, input_scale: float) -> tuple[int, int, int]:
     """``(input_multiplier, input_left_shift, diff_min)`` as TFLite's PreprocessSoftmaxScaling / CalculateInputRadius."""
     bits = SOFTMAX_INPUT_INTEGER_BITS
@@ -230,7 +240,10 @@ class _Emitter:
             self.defs.append(_struct("kws_conv_params_t", tag, fields))
             fn = "kws_conv2d_s8" if op.op == "CONV_2D" else "kws_depthwise_conv2d_s8"
             if (in_w, out_w, k_w, o["dilation_h"]) == (1, 1, 1, 1) and dm == 1:  # over time only
-                fn = "kws_conv_time_s8" if op.op == "CONV_2D" else "kws_depthwise_time_s8"
+                if op.op == "CONV_2D":
+                    fn = "kws_conv_time_s8"
+                elif depthwise_time_fits(out_h, o["stride_h"], k_h):
+                    fn = "kws_depthwise_time_s8"
             self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = out_h * out_w * out_c * k_h * k_w * (in_c if op.op == "CONV_2D" else 1)
@@ -241,15 +254,19 @@ class _Emitter:
             batches = data.size // depth
             mult, shift = channel_multipliers(data.scale, flt.scales, out.scale, units)
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
-            fields = [("batches", batches), ("depth", depth), ("units", units),
+            # a fully-connected layer is a 1 x 1 convolution over `batches` rows of `depth` channels, with
+            # the same arithmetic: it runs on kws_conv_time_s8 (no separate kernel linked)
+            fields = [("in_h", batches), ("in_w", 1), ("in_c", depth), ("out_h", batches), ("out_w", 1),
+                      ("out_c", units), ("k_h", 1), ("k_w", 1), ("stride_h", 1), ("stride_w", 1),
+                      ("dilation_h", 1), ("dilation_w", 1), ("pad_h", 0), ("pad_w", 0), ("depth_multiplier", 1),
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
             self.int16_fields(op, fields)
-            fields += [("weights", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
+            fields += [("filter", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
                        ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
                        ("shift", self.shift_array(tag, op, shift))]
-            self.defs.append(_struct("kws_fc_params_t", tag, fields))
-            self.calls.append(f"{comment}\n    kws_fully_connected_s8(&{tag}, {self.ptr(data.index, const=True)}, "
+            self.defs.append(_struct("kws_conv_params_t", tag, fields))
+            self.calls.append(f"{comment}\n    kws_conv_time_s8(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = batches * units * depth
         elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):

@@ -318,6 +318,25 @@ def test_dilated_depthwise_valid(tf, tmp_path):
 
 
 @needs_gcc
+def test_time_only_layers_strides_even_taps_valid_padding(tf, tmp_path):
+    """The time-only kernels (kws_conv_time_s8, kws_depthwise_time_s8): stride 2, even and odd tap
+    counts, SAME and VALID padding, channel counts that are not multiples of 4, an odd output length."""
+    keras = tf.keras
+    inp = keras.Input(batch_shape=(1, 23, 1, 6))
+    x = keras.layers.Conv2D(7, (3, 1), padding="same")(inp)
+    x = keras.layers.DepthwiseConv2D((4, 1), strides=(2, 1), padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(9, 1, strides=(2, 1), padding="valid", activation="relu")(x)
+    x = keras.layers.DepthwiseConv2D((5, 1), padding="valid")(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(5)(x)
+    tflite = _convert(tf, keras.Model(inp, out), (1, 23, 1, 6), seed=4)
+    graph = _check_small_model(tflite, tmp_path / "time_only")
+    emitted = (tmp_path / "time_only" / "kws_model.c").read_text()
+    assert emitted.count("kws_depthwise_time_s8(") == 2 and "kws_conv_time_s8(" in emitted
+    assert [op.op for op in graph.operators].count("DEPTHWISE_CONV_2D") == 2
+
+
+@needs_gcc
 @pytest.mark.parametrize("gain", [0.05, 3.0, 60.0])
 def test_softmax_with_different_input_scales(tf, tmp_path, gain):
     keras = tf.keras

@@ -397,57 +397,72 @@ static int32_t kws_depthwise_channel(const kws_conv_params_t *p, const int8_t *i
     return acc;
 }
 
-/* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1): loops over
- * the valid taps of each row, channels innermost (four per word on the DSP path). */
-void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
-    const int32_t ch = p->out_c, k_h = p->k_h;
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_h;
-        int32_t k0, k1, c = 0, k;
-        const int8_t *x, *w;
-        int8_t *out = output + oy * ch;
-        kws_valid_taps(iy0, k_h, p->in_h, &k0, &k1);
-        x = input + (iy0 + k0) * ch;
-        w = p->filter + k0 * ch;
+/* acc[t] = x[t * stride ..] . w for t < n (n even), x and w int16 with 2 * pairs values: two outputs
+ * per pass sharing the weight loads, one SMLAD per pair of taps and output on the DSP path. Out of
+ * line, so that its few live values stay in registers. */
+static KWS_NOINLINE void kws_dw_column_dots(const int16_t *x, int32_t stride, const int16_t *w, int32_t pairs,
+                                            int32_t n, int32_t *acc) {
+    const int16_t *w_end = w + 2 * pairs;
+    for (; n > 0; n -= 2, x += 2 * stride, acc += 2) {
+        const int16_t *xk = x, *wk = w;
+        int32_t a0 = 0, a1 = 0;
+        for (; wk < w_end; wk += 2, xk += 2) {
 #if KWS_USE_DSP
-        {
-            const int32_t offset2 = kws_dup16(p->input_offset);
-            for (; c + 4 <= ch; c += 4) {
-                int32_t a0 = kws_bias(p->bias, p->bias16, c), a1 = kws_bias(p->bias, p->bias16, c + 1);
-                int32_t a2 = kws_bias(p->bias, p->bias16, c + 2), a3 = kws_bias(p->bias, p->bias16, c + 3);
-                const int8_t *xk = x + c, *wk = w + c;
-                for (k = k0; k < k1; ++k, xk += ch, wk += ch) {
-                    const int32_t xw = kws_load4(xk), ww = kws_load4(wk);
-                    const int32_t x02 = KWS_SXTAB16(offset2, xw), x13 = KWS_SXTAB16_ROR8(offset2, xw);
-                    const int32_t w02 = KWS_SXTB16(ww), w13 = KWS_SXTB16_ROR8(ww);
-                    a0 = KWS_SMLABB(x02, w02, a0);
-                    a2 = KWS_SMLATT(x02, w02, a2);
-                    a1 = KWS_SMLABB(x13, w13, a1);
-                    a3 = KWS_SMLATT(x13, w13, a3);
-                }
-                {
-                    int32_t acc[4];
-                    acc[0] = a0;
-                    acc[1] = a1;
-                    acc[2] = a2;
-                    acc[3] = a3;
-                    kws_conv_store_run(p, c, 4, acc, out + c);
-                }
-            }
-        }
+            int32_t x0, x1, wv;
+            memcpy(&wv, wk, sizeof wv);
+            memcpy(&x0, xk, sizeof x0);
+            memcpy(&x1, xk + stride, sizeof x1);
+            a0 = KWS_SMLAD(x0, wv, a0);
+            a1 = KWS_SMLAD(x1, wv, a1);
+#else
+            a0 += xk[0] * wk[0] + xk[1] * wk[1];
+            a1 += xk[stride] * wk[0] + xk[stride + 1] * wk[1];
 #endif
-        for (; c < ch; ++c) {
-            int32_t acc = kws_bias(p->bias, p->bias16, c);
-            for (k = 0; k < k1 - k0; ++k) acc += ((int32_t)x[k * ch + c] + p->input_offset) * w[k * ch + c];
-            kws_conv_store_run(p, c, 1, &acc, out + c);
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+    }
+}
+
+/* Depthwise over time only (W == 1, kernel width 1, dilation 1, depth multiplier 1), channel by
+ * channel: the channel's input column, plus the input offset, is copied as int16 into a scratch
+ * column whose padding rows are 0 (they add nothing, as in TFLite), and its taps into an int16 row
+ * padded to an even number of taps with 0; each output is then a dot product of int16 pairs without
+ * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once. The
+ * column is long enough for an even number of outputs (an odd last one is computed, not stored).
+ * The emitter calls this only for layers that fit the scratch (KWS_DW_TIME_FITS);
+ * kws_depthwise_conv2d_s8 checks the same. */
+void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t ch = p->out_c, stride = p->stride_h, out_h = p->out_h, pairs = (p->k_h + 1) >> 1;
+    const int32_t len = (out_h + (out_h & 1) - 1) * stride + 2 * pairs, in_offset = p->input_offset;
+    const int32_t count = kws_clamp32(len - p->pad_h, 0, p->in_h), k_h = p->k_h;
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int16_t column[KWS_DW_COLUMN], weights[2 * KWS_DW_TAP_PAIRS];
+    int32_t acc[KWS_DW_COLUMN];
+    int16_t *const valid = column + p->pad_h;
+    int32_t c, t, k;
+    memset(column, 0, sizeof column);
+    memset(weights, 0, sizeof weights);
+    for (c = 0; c < ch; ++c) {
+        const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_bias(p->bias, p->bias16, c);
+        const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
+        const int8_t *x = input + c, *f = p->filter + c;
+        int8_t *out = output + c;
+        for (k = 0; k < count; ++k, x += ch) valid[k] = (int16_t)(*x + in_offset);
+        for (k = 0; k < k_h; ++k, f += ch) weights[k] = *f;
+        kws_dw_column_dots(column, stride, weights, pairs, out_h + (out_h & 1), acc);
+        for (t = 0; t < out_h; ++t, out += ch) {
+            const int32_t v = bias + acc[t];
+            *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
+                                                  : kws_requant(v, q31, shift)) + zero, lo, hi);
         }
     }
 }
 
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     int32_t oy, ox, ic, m;
-    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1) {
+    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1 &&
+        KWS_DW_TIME_FITS(p->out_h, p->stride_h, p->k_h)) {
         kws_depthwise_time_s8(p, input, output);
         return;
     }
@@ -568,49 +583,69 @@ void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *i
 
 /* ---- SOFTMAX ------------------------------------------------------------------------------- */
 
-/* exp(input_multiplier * diff) for a difference diff <= 0: one out-of-line copy of the fixed-point
- * exp (both passes of the softmax call it). */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int32_t kws_softmax_exp(const kws_softmax_params_t *p, int32_t diff) {
-    return kws_exp_on_negative_values_q5_26(
-        kws_multiply_by_quantized_multiplier_gt_one(diff, p->input_multiplier, (int)p->input_left_shift));
+/* The softmax runs once per inference on a few values: its gemmlowp helpers are out of line here
+ * (one copy each; kws_fixedpoint.h's inline versions stay as they are for every other user). */
+static KWS_NOINLINE int32_t kws_sm_mul(int32_t a, int32_t b) {
+    return kws_sat_rounding_doubling_high_mul(a, b);
+}
+static KWS_NOINLINE int32_t kws_sm_div_pot(int32_t x, int32_t exponent) {
+    return kws_rounding_divide_by_pot(x, (int)exponent);
+}
+
+/* kws_exp_on_negative_values_q5_26(input_multiplier * diff) for a difference diff <= 0 (both passes
+ * call it). The operations are those of kws_fixedpoint.h in the same order; the one simplification:
+ * the argument of the [-1/4, 0) polynomial, (a mod 1/4) - 1/4 in [-2**24, 0), shifted left by 5 never
+ * reaches the saturation threshold 2**26 - 1 of kws_saturating_left_shift, so it is a plain shift. */
+static KWS_NOINLINE int32_t kws_softmax_exp(const kws_softmax_params_t *p, int32_t diff) {
+    static const int32_t multipliers[7] = {  /* exp(-2**k) in Q0.31 for k = -2 .. 4 */
+        1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) in Q0.31 */
+    const int32_t a = kws_sm_mul((int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
+    const int32_t a_mod_quarter_minus_one_quarter = (a & (((int32_t)1 << 24) - 1)) - ((int32_t)1 << 24);
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    const int32_t x = (int32_t)((uint32_t)a_mod_quarter_minus_one_quarter << 5) + ((int32_t)1 << 28);
+    const int32_t x2 = kws_sm_mul(x, x), x3 = kws_sm_mul(x2, x);
+    const int32_t x4_over_4 = kws_sm_div_pot(kws_sm_mul(x2, x2), 2);
+    const int32_t poly = kws_sm_div_pot(kws_sm_mul(x4_over_4 + x3, 715827883) + x2, 1);  /* 715827883: 1/3 */
+    int32_t result = constant_term + kws_sm_mul(constant_term, x + poly), k;
+    for (k = 0; k < 7; ++k) {
+        if (remainder & ((int32_t)1 << (24 + k))) result = kws_sm_mul(result, multipliers[k]);
+    }
+    return a == 0 ? INT32_MAX : result;
 }
 
 void kws_softmax_s8(const kws_softmax_params_t *p, const int8_t *input, int8_t *output) {
-    int32_t r, c;
-    for (r = 0; r < p->rows; ++r) {
-        const int8_t *x = input + r * p->depth;
-        int8_t *out = output + r * p->depth;
-        int32_t max_in_row = KWS_INT8_MIN, sum_of_exps = 0, headroom_plus_one, num_bits_over_unit, exponent;
-        int32_t shifted_scale;
+    int32_t r, c, i;
+    for (r = 0; r < p->rows; ++r, input += p->depth, output += p->depth) {
+        int32_t max_in_row = KWS_INT8_MIN, sum_of_exps = 0, headroom_plus_one, half_denominator, x;
         for (c = 0; c < p->depth; ++c) {
-            if (x[c] > max_in_row) max_in_row = x[c];
+            if (input[c] > max_in_row) max_in_row = input[c];
         }
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_in_row;
-            if (diff >= p->diff_min) {
-                /* exp in Q0.31, rescaled to the Q12.19 accumulator */
-                sum_of_exps += kws_rounding_divide_by_pot(kws_softmax_exp(p, diff), 12);
-            }
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            /* exp in Q0.31, rescaled to the Q12.19 accumulator */
+            if (diff >= p->diff_min) sum_of_exps += kws_sm_div_pot(kws_softmax_exp(p, diff), 12);
         }
-        /* 1 / sum: normalise the sum to [1, 2) and use 1 / (1 + x) for x in [0, 1) */
+        /* 1 / sum: normalise the sum to [1, 2) and use 1 / (1 + x) for x in [0, 1)
+         * (kws_one_over_one_plus_x_for_x_in_0_1: Newton-Raphson, 3 steps) */
         headroom_plus_one = 32 - kws_bit_length32((uint32_t)sum_of_exps);
-        num_bits_over_unit = 12 - headroom_plus_one;
-        shifted_scale = kws_one_over_one_plus_x_for_x_in_0_1(
-            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
-        exponent = num_bits_over_unit + 31 - 8;
+        half_denominator = kws_rounding_half_sum(
+            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)), INT32_MAX);
+        x = 1515870810 + kws_sm_mul(half_denominator, -1010580540);  /* 48/17 - 32/17 d, Q2.29 */
+        for (i = 0; i < 3; ++i) {
+            const int32_t one_minus = ((int32_t)1 << 29) - kws_sm_mul(half_denominator, x);
+            x += kws_saturating_left_shift(kws_sm_mul(x, one_minus), 2);
+        }
+        x = kws_saturating_left_shift(x, 1);
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = (int32_t)x[c] - max_in_row;
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            int32_t out = KWS_INT8_MIN;
             if (diff >= p->diff_min) {
-                const int32_t e = kws_softmax_exp(p, diff);
-                const int32_t unsat = kws_rounding_divide_by_pot(kws_sat_rounding_doubling_high_mul(shifted_scale, e),
-                                                                 (int)exponent);
-                out[c] = (int8_t)kws_clamp32(unsat + KWS_INT8_MIN, KWS_INT8_MIN, KWS_INT8_MAX);
-            } else {
-                out[c] = (int8_t)KWS_INT8_MIN;
+                /* exponent: (12 - headroom_plus_one) + 31 - 8 */
+                out = kws_clamp32(kws_sm_div_pot(kws_sm_mul(x, kws_softmax_exp(p, diff)), 35 - headroom_plus_one) +
+                                  KWS_INT8_MIN, KWS_INT8_MIN, KWS_INT8_MAX);
             }
+            output[c] = (int8_t)out;
         }
     }
 }

@@ -83,6 +83,12 @@ void kws_depthwise_conv2d_s8(const kws_conv_params_t *params, const int8_t *inpu
  * such layers, and generated code calls them directly so the general loops need not be linked. */
 void kws_conv_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_depthwise_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+/* Scratch of kws_depthwise_time_s8 (on the stack): a column of KWS_DW_COLUMN int16 values and
+ * 2 * KWS_DW_TAP_PAIRS taps; the layers it takes (model_c.depthwise_time_fits mirrors this). */
+#define KWS_DW_COLUMN 128
+#define KWS_DW_TAP_PAIRS 8
+#define KWS_DW_TIME_FITS(out_h, stride, k_h) \
+    ((k_h) <= 2 * KWS_DW_TAP_PAIRS && ((out_h) + ((out_h) & 1) - 1) * (stride) + (k_h) + 1 <= KWS_DW_COLUMN)
 void kws_fully_connected_s8(const kws_fc_params_t *params, const int8_t *input, int8_t *output);
 void kws_avg_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
 void kws_max_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
