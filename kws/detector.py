@@ -56,7 +56,7 @@ NON_KEYWORD_LABELS = ("_silence_", "_unknown_")
 class DetectorConfig:
     """Integer decision rules on the int8 scores of a model (see the module docstring)."""
 
-    inference_period_ms: int = 100
+    inference_period_ms: int = 200
     """Time between two model runs in milliseconds; a positive multiple of the front end's hop."""
     smoothing_inferences: int = 3
     """Number of consecutive inferences whose int8 scores are averaged (1 = no smoothing)."""
