@@ -323,7 +323,7 @@ KWS_INLINE void kws_fe_butterflies(int32_t *pa, const int32_t *end, int32_t off,
 #endif
 }}
 
-/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), already in
+{last_stage}/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), already in
  * bit-reversed order (the window pass writes them there) but not yet multiplied by 2**shift, in
  * the order of kws.frontend.fft.complex_fft: every butterfly computes exactly what the Python
  * reference does; only the loop order differs. Kept out of line so that its loops get the
@@ -375,6 +375,13 @@ static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
 #if KWS_FE_HALF_WAVE
         /* cos(2 pi k / M) = h[2k step'], sin = h[|N/4 - 2k step'|] with step' = step and
          * half * step = N/4: for k < half/2 the sine index falls as k rises, above it rises. */
+        if (half == KWS_FE_M / 2) {{ /* last stage, one group (step 1): twiddle by twiddle */
+            kws_fe_last_stage_falling(&z[2], &z[2 + 2 * half], &z[half], &kws_frontend_cos_q30[2],
+                                      &kws_frontend_cos_q30[KWS_FFT_SIZE / 4 - 2]);
+            kws_fe_last_stage_rising(&z[half + 2], &z[3 * half + 2], &z[2 * half],
+                                     &kws_frontend_cos_q30[KWS_FFT_SIZE / 4 + 2], &kws_frontend_cos_q30[2]);
+            continue;
+        }}
         const int32_t stride = 2 * step;
         for (int32_t quarter = 0; quarter < 2; ++quarter) {{
             const int32_t *pc = &kws_frontend_cos_q30[quarter * (KWS_FFT_SIZE / 4) + stride];
@@ -593,6 +600,71 @@ int32_t kws_frontend_features_batch(const int16_t *pcm, int32_t n, int8_t *out_f
 """
 
 
+def _last_stage_c(name: str, sine_step: int) -> str:
+    """C of the last FFT stage's twiddled butterflies of one quarter wave (half-wave table, step 1):
+    butterfly k uses a = pa, b = pb, c = *pc, s = *ps; pa, pb, pc advance by one point / two table
+    entries, ps by ``sine_step`` entries. A Thumb-2 kernel on the Cortex-M4 (25 instructions per
+    butterfly, no per-twiddle overhead) and the same computation in C elsewhere."""
+    return f"""/* Last FFT stage (one group), twiddles with {"falling" if sine_step < 0 else "rising"} sine index: for pa < pa_end,
+ * a = pa[0..1], b = pb[0..1], W = c - j s = *pc - j *ps (as kws_fe_butterflies), then pa, pb += 2,
+ * pc += 2, ps += {sine_step}. */
+KWS_INLINE void {name}(int32_t *pa, int32_t *pb, const int32_t *pa_end, const int32_t *pc,
+{" " * (len(name) + 17)}const int32_t *ps) {{
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__)
+    int32_t c, s, br, bi, l1, h1, l2, h2;
+    __asm__ volatile(
+        "1:\\n\\t"
+        "ldr    %[c], [%[tc]], #8\\n\\t"
+        "ldr    %[s], [%[ts]], #{4 * sine_step}\\n\\t"
+        "ldrd   %[br], %[bi], [%[pb]]\\n\\t"
+        "smull  %[l1], %[h1], %[br], %[c]\\n\\t"
+        "smlal  %[l1], %[h1], %[bi], %[s]\\n\\t"
+        "rsb    %[s], %[s], #0\\n\\t"
+        "smull  %[l2], %[h2], %[bi], %[c]\\n\\t"
+        "smlal  %[l2], %[h2], %[br], %[s]\\n\\t"
+        "adds   %[l1], %[l1], #0x20000000\\n\\t"
+        "adc    %[h1], %[h1], #0\\n\\t"
+        "lsrs   %[l1], %[l1], #30\\n\\t"
+        "orr    %[l1], %[l1], %[h1], lsl #2\\n\\t"
+        "adds   %[l2], %[l2], #0x20000000\\n\\t"
+        "adc    %[h2], %[h2], #0\\n\\t"
+        "lsrs   %[l2], %[l2], #30\\n\\t"
+        "orr    %[l2], %[l2], %[h2], lsl #2\\n\\t"
+        "ldrd   %[br], %[bi], [%[pa]]\\n\\t"
+        "add    %[h1], %[br], %[l1]\\n\\t"
+        "add    %[h2], %[bi], %[l2]\\n\\t"
+        "strd   %[h1], %[h2], [%[pa]], #8\\n\\t"
+        "sub    %[h1], %[br], %[l1]\\n\\t"
+        "sub    %[h2], %[bi], %[l2]\\n\\t"
+        "strd   %[h1], %[h2], [%[pb]], #8\\n\\t"
+        "cmp    %[pa], %[end]\\n\\t"
+        "blo    1b\\n\\t"
+        : [pa] "+&r"(pa), [pb] "+&r"(pb), [tc] "+&r"(pc), [ts] "+&r"(ps), [c] "=&r"(c), [s] "=&r"(s),
+          [br] "=&r"(br), [bi] "=&r"(bi), [l1] "=&r"(l1), [h1] "=&r"(h1), [l2] "=&r"(l2), [h2] "=&r"(h2)
+        : [end] "r"(pa_end)
+        : "cc", "memory");
+#else
+    do {{
+        const int32_t c = *pc, s = *ps;
+        const int32_t b_re = pb[0], b_im = pb[1];
+        const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+        const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)b_re * -s);
+        const int32_t a_re = pa[0], a_im = pa[1];
+        pa[0] = a_re + t_re;
+        pa[1] = a_im + t_im;
+        pb[0] = a_re - t_re;
+        pb[1] = a_im - t_im;
+        pa += 2;
+        pb += 2;
+        pc += 2;
+        ps += {sine_step};
+    }} while (pa < pa_end);
+#endif
+}}
+
+"""
+
+
 def frontend_ram_bytes(config: FrontendConfig) -> dict[str, int]:
     """RAM of the generated front end: the state struct and the main stack scratch, in bytes."""
     state = 2 * config.window_samples + 4
@@ -611,7 +683,9 @@ def emit_frontend(config: FrontendConfig) -> dict[str, str]:
     short = config.config_hash()
     check = " || ".join(f"{name} != {constants[name]}" for name in _CHECKED)
     header = _HEADER.format(hash=short, state_bytes=ram["state"], stack_bytes=ram["scratch"])
-    source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t),
+    last_stage = (_last_stage_c("kws_fe_last_stage_falling", -2) + _last_stage_c("kws_fe_last_stage_rising", 2)
+                  if half_wave_cos_q30(t) is not None else "")
+    source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t), last_stage=last_stage,
                             fft_bytes=4 * config.fft_size, mel_bytes=8 * config.n_mel,
                             mag_bytes=ram["scratch"] - 4 * config.fft_size - 8 * config.n_mel - 2 * config.n_mfcc)
     return {"kws_frontend.h": header, "kws_frontend.c": source}
