@@ -146,6 +146,7 @@ def _tables_c(t: FrontendTables) -> str:
         c_array("kws_frontend_window_q15", window[: window.size // 2 + 1] if half else window, "int16_t"),
         *_twiddles_c(t),
         "/* bit-reversal permutation of the fft_size / 2 complex points */",
+        f"typedef {_index_type(t.fft_bitrev)} kws_fe_bitrev_t;",
         c_array("kws_frontend_fft_bitrev", t.fft_bitrev, _index_type(t.fft_bitrev)),
         "/* mel bands: first FFT bin, number of bins; Q15 weights of band after band */",
         c_array("kws_frontend_mel_band_start", t.mel_band_start, _index_type(t.mel_band_start)),
@@ -259,30 +260,89 @@ static int32_t kws_fe_log2_q16(uint64_t v) {{
            kws_round_shift_right32(step * remainder, KWS_FE_LOG2_REMAINDER_BITS);
 }}
 
-/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), in the order of
- * kws.frontend.fft.complex_fft: every butterfly computes exactly what the Python reference does;
- * only the loop order differs. Each input is first multiplied by 2**shift (rounded) once. Kept out
- * of line so that its loops get the registers to themselves. */
+/* Arithmetic right shift (GCC and Clang define >> of a negative value as one; else kws_asr32). */
+#if defined(__GNUC__)
+#define KWS_FE_ASR32(x, s) ((int32_t)(x) >> (s))
+#else
+#define KWS_FE_ASR32(x, s) kws_asr32((x), (s))
+#endif
+
+/* The twiddled butterflies of one twiddle c - j s (ns = -s) in one stage: a = pa[0..1],
+ * b = pa[off..off+1] (off = 2 * half int32), pa += 2 * off while pa < end (at least once):
+ * t = b (c - j s) with t_re = b_re c + b_im s, t_im = b_im c + (-b_re) s, each an exact int64 sum
+ * rounded once (kws_fe_round_q30); a, b <- a + t, a - t. The Cortex-M4 kernel (24 instructions per
+ * butterfly, no spills) computes exactly what the C loop computes. */
+KWS_INLINE void kws_fe_butterflies(int32_t *pa, const int32_t *end, int32_t off, int32_t c, int32_t s,
+                                   int32_t ns) {{
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__)
+    int32_t *pb;
+    int32_t br, bi, l1, h1, l2, h2;
+    __asm__ volatile(
+        "1:\n\t"
+        "add    %[pb], %[pa], %[off], lsl #2\n\t"
+        "ldrd   %[br], %[bi], [%[pb]]\n\t"
+        "smull  %[l1], %[h1], %[br], %[c]\n\t"
+        "smlal  %[l1], %[h1], %[bi], %[s]\n\t"
+        "smull  %[l2], %[h2], %[bi], %[c]\n\t"
+        "smlal  %[l2], %[h2], %[br], %[ns]\n\t"
+        "adds   %[l1], %[l1], #0x20000000\n\t"
+        "adc    %[h1], %[h1], #0\n\t"
+        "lsrs   %[l1], %[l1], #30\n\t"
+        "orr    %[l1], %[l1], %[h1], lsl #2\n\t"
+        "adds   %[l2], %[l2], #0x20000000\n\t"
+        "adc    %[h2], %[h2], #0\n\t"
+        "lsrs   %[l2], %[l2], #30\n\t"
+        "orr    %[l2], %[l2], %[h2], lsl #2\n\t"
+        "ldrd   %[br], %[bi], [%[pa]]\n\t"
+        "add    %[h1], %[br], %[l1]\n\t"
+        "add    %[h2], %[bi], %[l2]\n\t"
+        "strd   %[h1], %[h2], [%[pa]]\n\t"
+        "sub    %[h1], %[br], %[l1]\n\t"
+        "sub    %[h2], %[bi], %[l2]\n\t"
+        "strd   %[h1], %[h2], [%[pb]]\n\t"
+        "add    %[pa], %[pa], %[off], lsl #3\n\t"
+        "cmp    %[pa], %[end]\n\t"
+        "blo    1b\n\t"
+        : [pa] "+&r"(pa), [pb] "=&r"(pb), [br] "=&r"(br), [bi] "=&r"(bi), [l1] "=&r"(l1), [h1] "=&r"(h1),
+          [l2] "=&r"(l2), [h2] "=&r"(h2)
+        : [end] "r"(end), [off] "r"(off), [c] "r"(c), [s] "r"(s), [ns] "r"(ns)
+        : "cc", "memory");
+#else
+    do {{
+        int32_t *const pb = pa + off;
+        const int32_t b_re = pb[0], b_im = pb[1];
+        const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+        const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)b_re * ns);
+        const int32_t a_re = pa[0], a_im = pa[1];
+        pa[0] = a_re + t_re;
+        pa[1] = a_im + t_im;
+        pb[0] = a_re - t_re;
+        pb[1] = a_im - t_im;
+        pa += 2 * off;
+    }} while (pa < end);
+#endif
+}}
+
+{last_stage}/* In-place radix-2 DIT FFT of the KWS_FE_M complex points z (interleaved re, im), already in
+ * bit-reversed order (the window pass writes them there) but not yet multiplied by 2**shift, in
+ * the order of kws.frontend.fft.complex_fft: every butterfly computes exactly what the Python
+ * reference does; only the loop order differs. Kept out of line so that its loops get the
+ * registers to themselves. */
 static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
-    int32_t i;
-    /* 2. Bit-reversal permutation of the complex points in place, applying the block shift on
-     *    the way (each point is shifted exactly once), then radix-2 DIT butterflies. */
-    for (i = 0; i < KWS_FE_M; ++i) {{
-        const int32_t j = kws_frontend_fft_bitrev[i];
-        if (i <= j) {{
-            const int32_t i_re = kws_shift_by32(z[2 * i], shift), i_im = kws_shift_by32(z[2 * i + 1], shift);
-            const int32_t j_re = kws_shift_by32(z[2 * j], shift), j_im = kws_shift_by32(z[2 * j + 1], shift);
-            z[2 * i] = j_re;
-            z[2 * i + 1] = j_im;
-            z[2 * j] = i_re; /* i == j: i_re == j_re, the same value twice */
-            z[2 * j + 1] = i_im;
-        }}
-    }}
-    /* Stages 1 and 2 (sizes 2 and 4) together, in registers: their twiddles are 1 and -j, whose
-     * products are exact, so the butterflies need none. */
-    for (int32_t *p = z, *end = &z[2 * KWS_FE_M]; p < end; p += 8) {{
-        const int32_t s0_re = p[0] + p[2], s0_im = p[1] + p[3], s1_re = p[0] - p[2], s1_im = p[1] - p[3];
-        const int32_t s2_re = p[4] + p[6], s2_im = p[5] + p[7], s3_re = p[4] - p[6], s3_im = p[5] - p[7];
+    int32_t *const end = &z[2 * KWS_FE_M];
+    /* The block shift, x * 2**shift (rounded), as ((x << left) + bias) >> right: one of left and
+     * right is 0, and |x| < 2**30 so neither the sum nor the left shift leaves int32. */
+    const int left = shift > 0 ? shift : 0, right = shift < 0 ? -shift : 0;
+    const int32_t bias = right ? (int32_t)1 << (right - 1) : 0;
+#define KWS_FE_SCALE(x) KWS_FE_ASR32((int32_t)((uint32_t)(x) << left) + bias, right)
+    /* Stages 1 and 2 (sizes 2 and 4) together, in registers, each point shifted once on the way in:
+     * their twiddles are 1 and -j, whose products are exact, so the butterflies need none. */
+    for (int32_t *p = z; p < end; p += 8) {{
+        const int32_t x0r = KWS_FE_SCALE(p[0]), x0i = KWS_FE_SCALE(p[1]), x1r = KWS_FE_SCALE(p[2]);
+        const int32_t x1i = KWS_FE_SCALE(p[3]), x2r = KWS_FE_SCALE(p[4]), x2i = KWS_FE_SCALE(p[5]);
+        const int32_t x3r = KWS_FE_SCALE(p[6]), x3i = KWS_FE_SCALE(p[7]);
+        const int32_t s0_re = x0r + x1r, s0_im = x0i + x1i, s1_re = x0r - x1r, s1_im = x0i - x1i;
+        const int32_t s2_re = x2r + x3r, s2_im = x2i + x3i, s3_re = x2r - x3r, s3_im = x2i - x3i;
         p[0] = s0_re + s2_re;
         p[1] = s0_im + s2_im;
         p[4] = s0_re - s2_re;
@@ -292,8 +352,8 @@ static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
         p[6] = s1_re - s3_im;
         p[7] = s1_im + s3_re;
     }}
+#undef KWS_FE_SCALE
     for (int32_t half = 4, step = KWS_FE_M / 8; half < KWS_FE_M; half <<= 1, step >>= 1) {{
-        int32_t *const end = &z[2 * KWS_FE_M];
         /* k = 0 (twiddle 1) and k = half / 2 (twiddle -j): exact, no products */
         for (int32_t *pa = z; pa < end; pa += 4 * half) {{
             int32_t *pb = pa + 2 * half;
@@ -311,32 +371,52 @@ static KWS_FE_NOINLINE void kws_fe_fft(int32_t *z, const int shift) {{
             pb[0] = a_re - b_im;
             pb[1] = a_im + b_re;
         }}
+        /* the other twiddles W^k = c - j s, k = 1 .. half/2 - 1 and half/2 + 1 .. half - 1 */
 #if KWS_FE_HALF_WAVE
-        /* cos(2 pi k / M) = h[2k], sin(2 pi k / M) = h[|N/4 - 2k|] */
-        for (int32_t k = 1, j = 2 * step; k < half; ++k, j += 2 * step) {{
-            const int32_t *pc = &kws_frontend_cos_q30[j];
-            const int32_t *ps = &kws_frontend_cos_q30[j < KWS_FFT_SIZE / 4 ? KWS_FFT_SIZE / 4 - j : j - KWS_FFT_SIZE / 4];
+        /* cos(2 pi k / M) = h[2k step'], sin = h[|N/4 - 2k step'|] with step' = step and
+         * half * step = N/4: for k < half/2 the sine index falls as k rises, above it rises. */
+        if (half == KWS_FE_M / 2) {{ /* last stage, one group (step 1): twiddle by twiddle */
+            kws_fe_last_stage_falling(&z[2], &z[2 + 2 * half], &z[half], &kws_frontend_cos_q30[2],
+                                      &kws_frontend_cos_q30[KWS_FFT_SIZE / 4 - 2]);
+            kws_fe_last_stage_rising(&z[half + 2], &z[3 * half + 2], &z[2 * half],
+                                     &kws_frontend_cos_q30[KWS_FFT_SIZE / 4 + 2], &kws_frontend_cos_q30[2]);
+            continue;
+        }}
+        const int32_t stride = 2 * step;
+        for (int32_t quarter = 0; quarter < 2; ++quarter) {{
+            const int32_t *pc = &kws_frontend_cos_q30[quarter * (KWS_FFT_SIZE / 4) + stride];
+            const int32_t *ps = &kws_frontend_cos_q30[quarter ? stride : KWS_FFT_SIZE / 4 - stride];
+            const int32_t ds = quarter ? stride : -stride;
+            int32_t *pa = &z[2 + quarter * half];
+            for (int32_t *const pa_end = pa + half - 2; pa < pa_end; pa += 2, pc += stride, ps += ds) {{
+                const int32_t c = *pc, s = *ps;
+                kws_fe_butterflies(pa, end, 2 * half, c, s, -s);
+            }}
+        }}
 #else
         const int32_t *pc = &kws_frontend_fft_cos_q30[step], *ps = &kws_frontend_fft_sin_q30[step];
         for (int32_t k = 1; k < half; ++k, pc += step, ps += step) {{
-#endif
             if (2 * k == half) continue; /* done above */
-            /* (b_re + j b_im) * (c - j s): t_re = b_re c + b_im s, t_im = b_im c + (-b_re) s, each an
-             * exact int64 sum rounded once */
             const int32_t c = *pc, s = *ps;
-            for (int32_t *pa = &z[2 * k]; pa < end; pa += 4 * half) {{
-                int32_t *pb = pa + 2 * half;
-                const int32_t b_re = pb[0], b_im = pb[1];
-                const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
-                const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)(-b_re) * s);
-                const int32_t a_re = pa[0], a_im = pa[1];
-                pa[0] = a_re + t_re;
-                pa[1] = a_im + t_im;
-                pb[0] = a_re - t_re;
-                pb[1] = a_im - t_im;
-            }}
+            kws_fe_butterflies(&z[2 * k], end, 2 * half, c, s, -s);
         }}
+#endif
     }}
+}}
+
+/* |2 X[bin]| of the real FFT from the packed FFT z (kws.frontend.fft.real_fft_bins), c - j s =
+ * W_N^bin: 2 X = A - j W B, A = Z[k] + conj Z[M-k], B = Z[k] - conj Z[M-k]; the magnitude is the
+ * exact floor(sqrt(re**2 + im**2)) <= 2**30.5. */
+KWS_INLINE int32_t kws_fe_bin_magnitude(const int32_t *z, int32_t bin, int32_t c, int32_t s) {{
+    const int32_t k = bin == KWS_FE_M ? 0 : bin, mirror = bin == 0 ? 0 : KWS_FE_M - bin; /* mod M */
+    const int32_t zk_re = z[2 * k], zk_im = z[2 * k + 1];
+    const int32_t zm_re = z[2 * mirror], zm_im = z[2 * mirror + 1];
+    const int32_t a_re = zk_re + zm_re, a_im = zk_im - zm_im;
+    const int32_t b_re = zk_re - zm_re, b_im = zk_im + zm_im;
+    const int32_t x_re = a_re + kws_fe_round_q30((int64_t)c * b_im - (int64_t)s * b_re);
+    const int32_t x_im = a_im - kws_fe_round_q30((int64_t)c * b_re + (int64_t)s * b_im);
+    const uint64_t energy = (uint64_t)((int64_t)x_re * x_re) + (uint64_t)((int64_t)x_im * x_im);
+    return (int32_t)kws_isqrt64(energy);
 }}
 
 void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
@@ -353,31 +433,44 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
 #endif
     int32_t i;
 
-    /* 1. Q15 window; block floating point: shift so the peak has KWS_BLOCK_NORM_BITS bits. The
-     *    frame in natural order is already the packed complex input z[n] = x[2n] + j x[2n+1]. */
+    /* 1. Q15 window; block floating point: the shift that gives the peak KWS_BLOCK_NORM_BITS bits
+     *    (bit_length of the largest |p| is that of the OR of all |p|). The frame in natural order
+     *    is the packed complex input z[n] = x[2n] + j x[2n+1]; point n is written straight to its
+     *    bit-reversed place for the FFT, which applies the shift on its first pass. */
     uint32_t peak = 0;
-#if KWS_FE_HALF_WINDOW
-    for (i = 0; i <= KWS_WINDOW_SAMPLES / 2; ++i) {{
-        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
-        uint32_t a = (uint32_t)(p < 0 ? -p : p);
-        if (a > peak) peak = a;
-        z[i] = p;
+    const kws_fe_bitrev_t *const rev = kws_frontend_fft_bitrev;
+#if KWS_FE_HALF_WINDOW && KWS_WINDOW_SAMPLES % 4 == 0
+    {{
+        const int16_t *x = window, *w = kws_frontend_window_q15;
+        for (i = 0; i < KWS_WINDOW_SAMPLES / 4; ++i, x += 2, w += 2) {{
+            const int32_t p0 = (int32_t)x[0] * w[0], p1 = (int32_t)x[1] * w[1]; /* |p| < 2**30 */
+            peak |= (uint32_t)(p0 < 0 ? -p0 : p0) | (uint32_t)(p1 < 0 ? -p1 : p1);
+            int32_t *const d = &z[2 * rev[i]];
+            d[0] = p0;
+            d[1] = p1;
+        }}
+        /* w[n] == w[KWS_WINDOW_SAMPLES - n] */
+        for (w = &kws_frontend_window_q15[KWS_WINDOW_SAMPLES / 2]; i < KWS_WINDOW_SAMPLES / 2; ++i, x += 2, w -= 2) {{
+            const int32_t p0 = (int32_t)x[0] * w[0], p1 = (int32_t)x[1] * w[-1];
+            peak |= (uint32_t)(p0 < 0 ? -p0 : p0) | (uint32_t)(p1 < 0 ? -p1 : p1);
+            int32_t *const d = &z[2 * rev[i]];
+            d[0] = p0;
+            d[1] = p1;
+        }}
     }}
-    for (const int16_t *w = &kws_frontend_window_q15[KWS_WINDOW_SAMPLES - i]; i < KWS_WINDOW_SAMPLES; ++i) {{
-        int32_t p = (int32_t)window[i] * *w--; /* w[i] == w[KWS_WINDOW_SAMPLES - i] */
-        uint32_t a = (uint32_t)(p < 0 ? -p : p);
-        if (a > peak) peak = a;
-        z[i] = p;
-    }}
+    for (i = KWS_WINDOW_SAMPLES; i < KWS_FFT_SIZE; ++i) z[2 * rev[i >> 1] + (i & 1)] = 0; /* zero padding */
 #else
-    for (i = 0; i < KWS_WINDOW_SAMPLES; ++i) {{
-        int32_t p = (int32_t)window[i] * kws_frontend_window_q15[i]; /* |p| < 2**30 */
-        uint32_t a = (uint32_t)(p < 0 ? -p : p);
-        if (a > peak) peak = a;
-        z[i] = p;
+    for (i = 0; i < KWS_FFT_SIZE; ++i) {{
+#if KWS_FE_HALF_WINDOW
+        const int32_t w = i >= KWS_WINDOW_SAMPLES ? 0 : kws_frontend_window_q15[i <= KWS_WINDOW_SAMPLES / 2 ? i : KWS_WINDOW_SAMPLES - i];
+#else
+        const int32_t w = i >= KWS_WINDOW_SAMPLES ? 0 : kws_frontend_window_q15[i];
+#endif
+        const int32_t p = i >= KWS_WINDOW_SAMPLES ? 0 : (int32_t)window[i] * w; /* |p| < 2**30; zero padding */
+        peak |= (uint32_t)(p < 0 ? -p : p);
+        z[2 * rev[i >> 1] + (i & 1)] = p;
     }}
 #endif
-    for (; i < KWS_FFT_SIZE; ++i) z[i] = 0; /* zero padding */
     const int shift = KWS_BLOCK_NORM_BITS - kws_bit_length32(peak);
 
     /* 2. In-place complex FFT of the packed frame (block shift applied on the way). */
@@ -385,24 +478,25 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
 
     /* 3. Real-FFT split for each used bin and |2 X[k]| by exact integer square root, then the mel
      *    energies: per band, the sum of weight * magnitude over its bins (exact int64). */
-    for (i = 0; i < KWS_N_BINS_USED; ++i) {{
-        const int32_t bin = KWS_FIRST_BIN + i;
-        const int32_t k = bin == KWS_FE_M ? 0 : bin, mirror = bin == 0 ? 0 : KWS_FE_M - bin; /* mod M */
-        const int32_t zk_re = z[2 * k], zk_im = z[2 * k + 1];
-        const int32_t zm_re = z[2 * mirror], zm_im = z[2 * mirror + 1];
-        const int32_t a_re = zk_re + zm_re, a_im = zk_im - zm_im;
-        const int32_t b_re = zk_re - zm_re, b_im = zk_im + zm_im;
 #if KWS_FE_HALF_WAVE
-        const int32_t c = kws_frontend_cos_q30[bin];
-        const int32_t s = kws_frontend_cos_q30[bin < KWS_FFT_SIZE / 4 ? KWS_FFT_SIZE / 4 - bin : bin - KWS_FFT_SIZE / 4];
-#else
-        const int32_t c = kws_frontend_split_cos_q30[i], s = kws_frontend_split_sin_q30[i];
-#endif
-        const int32_t x_re = a_re + kws_fe_round_q30((int64_t)c * b_im - (int64_t)s * b_re);
-        const int32_t x_im = a_im - kws_fe_round_q30((int64_t)c * b_re + (int64_t)s * b_im);
-        const uint64_t energy = (uint64_t)((int64_t)x_re * x_re) + (uint64_t)((int64_t)x_im * x_im);
-        magnitude[i] = (int32_t)kws_isqrt64(energy); /* <= 2**30.5 */
+    /* cos(2 pi b / N) = h[b], sin(2 pi b / N) = h[|N/4 - b|]: two runs of bins, below N/4 (the sine
+     * index falls) and from N/4 (it rises), so that no bin computes an index. */
+    for (int32_t part = 0; part < 2; ++part) {{
+        const int32_t first = part ? (KWS_FIRST_BIN > KWS_FFT_SIZE / 4 ? KWS_FIRST_BIN : KWS_FFT_SIZE / 4) : KWS_FIRST_BIN;
+        const int32_t stop = part || KWS_FIRST_BIN + KWS_N_BINS_USED < KWS_FFT_SIZE / 4 ? KWS_FIRST_BIN + KWS_N_BINS_USED
+                                                                                        : KWS_FFT_SIZE / 4;
+        if (first >= stop) continue;
+        const int32_t *pc = &kws_frontend_cos_q30[first];
+        const int32_t *ps = &kws_frontend_cos_q30[part ? first - KWS_FFT_SIZE / 4 : KWS_FFT_SIZE / 4 - first];
+        const int32_t ds = part ? 1 : -1;
+        for (int32_t bin = first; bin < stop; ++bin, ++pc, ps += ds)
+            magnitude[bin - KWS_FIRST_BIN] = kws_fe_bin_magnitude(z, bin, *pc, *ps);
     }}
+#else
+    for (i = 0; i < KWS_N_BINS_USED; ++i)
+        magnitude[i] = kws_fe_bin_magnitude(z, KWS_FIRST_BIN + i, kws_frontend_split_cos_q30[i],
+                                            kws_frontend_split_sin_q30[i]);
+#endif
 
     const int16_t *weight = kws_frontend_mel_weights_q15;
     for (int32_t b = 0; b < KWS_N_MEL; ++b) {{
@@ -506,6 +600,71 @@ int32_t kws_frontend_features_batch(const int16_t *pcm, int32_t n, int8_t *out_f
 """
 
 
+def _last_stage_c(name: str, sine_step: int) -> str:
+    """C of the last FFT stage's twiddled butterflies of one quarter wave (half-wave table, step 1):
+    butterfly k uses a = pa, b = pb, c = *pc, s = *ps; pa, pb, pc advance by one point / two table
+    entries, ps by ``sine_step`` entries. A Thumb-2 kernel on the Cortex-M4 (25 instructions per
+    butterfly, no per-twiddle overhead) and the same computation in C elsewhere."""
+    return f"""/* Last FFT stage (one group), twiddles with {"falling" if sine_step < 0 else "rising"} sine index: for pa < pa_end,
+ * a = pa[0..1], b = pb[0..1], W = c - j s = *pc - j *ps (as kws_fe_butterflies), then pa, pb += 2,
+ * pc += 2, ps += {sine_step}. */
+KWS_INLINE void {name}(int32_t *pa, int32_t *pb, const int32_t *pa_end, const int32_t *pc,
+{" " * (len(name) + 17)}const int32_t *ps) {{
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__)
+    int32_t c, s, br, bi, l1, h1, l2, h2;
+    __asm__ volatile(
+        "1:\\n\\t"
+        "ldr    %[c], [%[tc]], #8\\n\\t"
+        "ldr    %[s], [%[ts]], #{4 * sine_step}\\n\\t"
+        "ldrd   %[br], %[bi], [%[pb]]\\n\\t"
+        "smull  %[l1], %[h1], %[br], %[c]\\n\\t"
+        "smlal  %[l1], %[h1], %[bi], %[s]\\n\\t"
+        "rsb    %[s], %[s], #0\\n\\t"
+        "smull  %[l2], %[h2], %[bi], %[c]\\n\\t"
+        "smlal  %[l2], %[h2], %[br], %[s]\\n\\t"
+        "adds   %[l1], %[l1], #0x20000000\\n\\t"
+        "adc    %[h1], %[h1], #0\\n\\t"
+        "lsrs   %[l1], %[l1], #30\\n\\t"
+        "orr    %[l1], %[l1], %[h1], lsl #2\\n\\t"
+        "adds   %[l2], %[l2], #0x20000000\\n\\t"
+        "adc    %[h2], %[h2], #0\\n\\t"
+        "lsrs   %[l2], %[l2], #30\\n\\t"
+        "orr    %[l2], %[l2], %[h2], lsl #2\\n\\t"
+        "ldrd   %[br], %[bi], [%[pa]]\\n\\t"
+        "add    %[h1], %[br], %[l1]\\n\\t"
+        "add    %[h2], %[bi], %[l2]\\n\\t"
+        "strd   %[h1], %[h2], [%[pa]], #8\\n\\t"
+        "sub    %[h1], %[br], %[l1]\\n\\t"
+        "sub    %[h2], %[bi], %[l2]\\n\\t"
+        "strd   %[h1], %[h2], [%[pb]], #8\\n\\t"
+        "cmp    %[pa], %[end]\\n\\t"
+        "blo    1b\\n\\t"
+        : [pa] "+&r"(pa), [pb] "+&r"(pb), [tc] "+&r"(pc), [ts] "+&r"(ps), [c] "=&r"(c), [s] "=&r"(s),
+          [br] "=&r"(br), [bi] "=&r"(bi), [l1] "=&r"(l1), [h1] "=&r"(h1), [l2] "=&r"(l2), [h2] "=&r"(h2)
+        : [end] "r"(pa_end)
+        : "cc", "memory");
+#else
+    do {{
+        const int32_t c = *pc, s = *ps;
+        const int32_t b_re = pb[0], b_im = pb[1];
+        const int32_t t_re = kws_fe_round_q30((int64_t)b_re * c + (int64_t)b_im * s);
+        const int32_t t_im = kws_fe_round_q30((int64_t)b_im * c + (int64_t)b_re * -s);
+        const int32_t a_re = pa[0], a_im = pa[1];
+        pa[0] = a_re + t_re;
+        pa[1] = a_im + t_im;
+        pb[0] = a_re - t_re;
+        pb[1] = a_im - t_im;
+        pa += 2;
+        pb += 2;
+        pc += 2;
+        ps += {sine_step};
+    }} while (pa < pa_end);
+#endif
+}}
+
+"""
+
+
 def frontend_ram_bytes(config: FrontendConfig) -> dict[str, int]:
     """RAM of the generated front end: the state struct and the main stack scratch, in bytes."""
     state = 2 * config.window_samples + 4
@@ -524,7 +683,9 @@ def emit_frontend(config: FrontendConfig) -> dict[str, str]:
     short = config.config_hash()
     check = " || ".join(f"{name} != {constants[name]}" for name in _CHECKED)
     header = _HEADER.format(hash=short, state_bytes=ram["state"], stack_bytes=ram["scratch"])
-    source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t),
+    last_stage = (_last_stage_c("kws_fe_last_stage_falling", -2) + _last_stage_c("kws_fe_last_stage_rising", 2)
+                  if half_wave_cos_q30(t) is not None else "")
+    source = _SOURCE.format(hash=short, config_check=check, tables=_tables_c(t), last_stage=last_stage,
                             fft_bytes=4 * config.fft_size, mel_bytes=8 * config.n_mel,
                             mag_bytes=ram["scratch"] - 4 * config.fft_size - 8 * config.n_mel - 2 * config.n_mfcc)
     return {"kws_frontend.h": header, "kws_frontend.c": source}

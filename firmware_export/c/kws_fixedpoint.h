@@ -82,38 +82,45 @@ KWS_INLINE int32_t kws_shift_by32(int32_t x, int left_shift) {
     return left_shift >= 0 ? (int32_t)((uint32_t)x << left_shift) : kws_round_shift_right32(x, -left_shift);
 }
 
-/* Exact floor(sqrt(v)) for every uint32 (kws.fixedpoint.isqrt_floor). No bit-by-bit loop:
- * an even left shift puts the top bit at 30 or 31, a tangent line of sqrt seeds three integer
- * Newton steps (32-bit divisions; each step leaves y >= floor(sqrt(x))), and a downward
- * correction makes the result exact (it runs at most once or twice). */
-KWS_INLINE uint32_t kws_isqrt32(uint32_t v) {
-    if (v == 0) return 0;
-    int half = (32 - kws_bit_length32(v)) >> 1;
-    uint32_t x = v << (2 * half);                       /* in [2**30, 2**32) */
+/* floor(sqrt(x)) for x in [2**30, 2**32) (result in [2**15, 2**16)): a tangent line of sqrt seeds
+ * three integer Newton steps (32-bit divisions; each step leaves y >= floor(sqrt(x))), and a
+ * downward correction makes the result exact (it runs at most once or twice). */
+KWS_INLINE uint32_t kws_isqrt32_normalized(uint32_t x) {
     uint32_t y = 24578u + (((x >> 16) * 43691u) >> 16);  /* 2**16 * (0.375 + t / 1.5), t = x / 2**32 */
     y = (y + x / y) >> 1;
     y = (y + x / y) >> 1;
     y = (y + x / y) >> 1;
     while ((uint64_t)y * y > x) --y;
-    return y >> half;
+    return y;
 }
 
-/* Exact floor(sqrt(v)) for every uint64 (result < 2**32), without 64-bit division: the root of
- * the high 32 bits of the normalised value, then one "Karatsuba square root" step in base 2**16
- * (P. Zimmermann, 1999) with a 32-bit division and a single correction. */
+/* Exact floor(sqrt(v)) for every uint32 (kws.fixedpoint.isqrt_floor). No bit-by-bit loop: an even
+ * left shift puts the top bit at 30 or 31, then kws_isqrt32_normalized. */
+KWS_INLINE uint32_t kws_isqrt32(uint32_t v) {
+    if (v == 0) return 0;
+    int half = (32 - kws_bit_length32(v)) >> 1;
+    return kws_isqrt32_normalized(v << (2 * half)) >> half;
+}
+
+/* Exact floor(sqrt(v)) for every uint64 (result < 2**32), without 64-bit division or 64-bit
+ * variable shifts: normalise by an even shift 2h < 32 of the two 32-bit halves, take the root of
+ * the high word, then one "Karatsuba square root" step in base 2**16 (P. Zimmermann, 1999) with a
+ * 32-bit division and a single correction. The intermediate values that exceed 32 bits only in
+ * passing (r1 * 2**16, s before its correction) are exact modulo 2**32 and end below 2**32. */
 KWS_INLINE uint32_t kws_isqrt64(uint64_t v) {
-    if ((v >> 32) == 0) return kws_isqrt32((uint32_t)v);
-    int half = (64 - kws_bit_length64(v)) >> 1;
-    uint64_t x = v << (2 * half);                       /* in [2**62, 2**64) */
-    uint32_t hi = (uint32_t)(x >> 32), lo = (uint32_t)x;
-    uint32_t s1 = kws_isqrt32(hi);                      /* in [2**15, 2**16) */
-    uint32_t r1 = hi - s1 * s1;                         /* 0 <= r1 <= 2 * s1 < 2**17 */
+    uint32_t vh = (uint32_t)(v >> 32), vl = (uint32_t)v;
+    if (vh == 0) return kws_isqrt32(vl);
+    int shift = (32 - kws_bit_length32(vh)) & ~1;             /* 2h, even, 0 .. 30 */
+    uint32_t hi = (vh << shift) | ((vl >> 1) >> (31 - shift)); /* top word of v * 2**2h, in [2**30, 2**32) */
+    uint32_t lo = vl << shift;
+    uint32_t s1 = kws_isqrt32_normalized(hi);                 /* in [2**15, 2**16) */
+    uint32_t r1 = hi - s1 * s1;                               /* 0 <= r1 <= 2 * s1 < 2**17 */
     uint32_t a1 = lo >> 16, a0 = lo & 0xFFFFu;
-    uint32_t q = ((r1 << 15) | (a1 >> 1)) / s1;         /* floor((r1 * 2**16 + a1) / (2 * s1)) <= 2**16 */
-    uint64_t u = (((uint64_t)r1 << 16) | a1) - (uint64_t)2u * s1 * q;  /* < 2 * s1 */
-    uint64_t s = ((uint64_t)s1 << 16) + q;
-    if ((u << 16 | a0) < (uint64_t)q * q) --s;          /* remainder would be negative */
-    return (uint32_t)(s >> half);
+    uint32_t q = ((r1 << 15) | (a1 >> 1)) / s1;               /* floor((r1 * 2**16 + a1) / (2 * s1)) <= 2**16 */
+    uint32_t u = ((r1 << 16) | a1) - 2u * s1 * q;             /* < 2 * s1 (exact modulo 2**32) */
+    uint32_t s = (s1 << 16) + q;
+    if ((((uint64_t)u << 16) | a0) < (uint64_t)q * q) --s;    /* remainder would be negative */
+    return s >> (shift >> 1);
 }
 
 /* ---- TFLite int8 arithmetic (gemmlowp semantics, as the TFLite Micro reference kernels) ---- */
