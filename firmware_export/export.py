@@ -94,6 +94,7 @@ def measure_cortex_m4(folder: Path, inputs: verify.VerifyInputs, period_frames: 
     frames = measure.count_on_m4(folder, "frames", "build/measure/stream.pcm", "frontend")
     model = measure.count_on_m4(folder, "model", "build/measure/features.i8", "model")
     stream = measure.count_on_m4(folder, "stream", "build/measure/stream.pcm", "stream")
+    sizes = measure.ram_parts(folder)
     frames_per_second = 1000 / frontend.hop_ms
     inferences_per_second = frames_per_second / period_frames
     per_second_frontend = frames.instructions_per_unit * frames_per_second
@@ -118,6 +119,7 @@ def measure_cortex_m4(folder: Path, inputs: verify.VerifyInputs, period_frames: 
         "instructions_per_second_by_period_ms": {
             str(ms): round(per_second_frontend + model.instructions_per_unit * 1000 / ms)
             for ms in (frontend.hop_ms * hops for hops in (5, 10, 25))},
+        "ram_parts_bytes": sizes,
         "stack_bytes_frontend": frames.stack_bytes,
         "stack_bytes_model": model.stack_bytes,
         "stack_bytes_kws_process": stream.stack_bytes,
@@ -142,8 +144,10 @@ def report_markdown(report: ExportReport) -> str:
             return f"| {name} | {m4[key]:,} {unit}{verdict} |"
         lines += ["## Cortex-M4 (arm-none-eabi-gcc -Os, QEMU mps2-an386, -icount shift=0)", "",
                   "| figure | value |", "|---|---|",
-                  row("flash (front end + model + API)", "flash_bytes"),
+                  row("flash (front end + model + detector + API)", "flash_bytes"),
                   row("RAM, static (context, arena, scratch)", "ram_static_bytes"),
+                  "| of which: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in m4["ram_parts_bytes"].items())
+                  + " | bytes |",
                   row("stack, measured (deepest kws call)", "stack_bytes"),
                   row("RAM, static + stack", "ram_bytes"),
                   row("instructions per front-end frame", "instructions_per_frame", "instr"),

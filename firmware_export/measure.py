@@ -89,3 +89,11 @@ def count_on_m4(export_dir: Path, mode: str, input_name: str, what: str, extra: 
     out = run(qemu_command(elf, [mode, "--count", *extra, input_name]), cwd=export_dir,
               what=f"QEMU Cortex-M4 {mode} run", timeout_s=1800)
     return parse_counts(out, what)
+
+
+def ram_parts(export_dir: Path) -> dict[str, int]:
+    """``sizeof`` of the context and its parts on the Cortex-M4 (the harness's ``sizes`` mode)."""
+    elf = export_dir / "build" / "kws_main_m4.elf"
+    out = run(qemu_command(elf, ["sizes"]), cwd=export_dir, what="QEMU Cortex-M4 sizes")
+    return {parts[1]: int(parts[2]) for parts in (line.split() for line in out.splitlines())
+            if len(parts) == 3 and parts[0] == "Z"}

@@ -7,6 +7,7 @@
  *       (int8 blocks of KWS_FRAMES_PER_CLIP * KWS_N_MFCC features)
  *   kws_main stream [--chunks ...] PCM_FILE                   P <frame> <best> <scores...>
  *                                                             D <frame> <label> <score> (detections)
+ *   kws_main sizes                                            Z <name> <bytes> (RAM of each part)
  *   add --count (Cortex-M4): T lines with SysTick ticks, K lines with measured stack bytes. */
 #include <stdint.h>
 #include <stdio.h>
@@ -195,6 +196,15 @@ static void print_calibration(void) {
 }
 #endif
 
+static int print_sizes(void) {
+    printf("Z context %lu\n", (unsigned long)sizeof(kws_context));
+    printf("Z frontend_state %lu\n", (unsigned long)sizeof(kws_frontend_state));
+    printf("Z detector_state %lu\n", (unsigned long)sizeof(kws_detector_state));
+    printf("Z feature_window %lu\n", (unsigned long)sizeof ctx.features);
+    printf("Z model_arena %lu\n", (unsigned long)KWS_MODEL_ARENA_BYTES);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     chunk_plan plan = {{KWS_HOP_SAMPLES}, 1};
     int want_mfcc = 0, count = 0;
@@ -206,6 +216,8 @@ int main(int argc, char **argv) {
             want_mfcc = 1;
         } else if (strcmp(argv[i], "--count") == 0) {
             count = 1;
+        } else if (mode == NULL && strcmp(argv[i], "sizes") == 0) {
+            return print_sizes();
         } else if (mode == NULL && (strcmp(argv[i], "frames") == 0 || strcmp(argv[i], "model") == 0 ||
                                     strcmp(argv[i], "stream") == 0)) {
             mode = argv[i];
