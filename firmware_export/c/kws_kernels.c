@@ -173,22 +173,18 @@ KWS_INLINE int32_t kws_time_bias(const kws_time_params_t *p, int32_t c) {
 #endif
 
 
-/* Channels c and c + 1 (if pair) at one or two positions: acc[2 * position + channel]; o1 may be
- * NULL. The per-channel rounding constant is made once for both positions. */
-static KWS_NOINLINE void kws_conv_store2(const kws_time_params_t *p, int32_t c, const int32_t *acc, int pair,
-                                         int8_t *o0, int8_t *o1) {
+/* Channel c of a time-only layer at n positions: out[t * out_step] from the accumulator
+ * acc[t * acc_step] plus the channel's bias, requantized with the channel's constants made once.
+ * The one store of kws_conv_time_s8 and kws_depthwise_time_s8. */
+static KWS_NOINLINE void kws_store_channel(const kws_time_params_t *p, int32_t c, const int32_t *acc,
+                                           int32_t acc_step, int32_t n, int8_t *out, int32_t out_step) {
+    const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_time_bias(p, c);
     const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int32_t j;
-    for (j = 0; j <= pair; ++j) {
-        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
-        if (shift < 0) {
-            const int64_t round = kws_requant_round(shift);
-            o0[j] = kws_requant_neg(acc[j], q31, round, -shift - 1, zero, lo, hi);
-            if (o1 != NULL) o1[j] = kws_requant_neg(acc[2 + j], q31, round, -shift - 1, zero, lo, hi);
-        } else {
-            o0[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
-            if (o1 != NULL) o1[j] = (int8_t)kws_clamp32(kws_requant(acc[2 + j], q31, shift) + zero, lo, hi);
-        }
+    const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
+    for (; n > 0; --n, acc += acc_step, out += out_step) {
+        const int32_t v = *acc + bias;
+        *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
+                                              : kws_requant(v, q31, shift)) + zero, lo, hi);
     }
 }
 
@@ -289,14 +285,10 @@ void kws_conv_time_s8(const kws_time_params_t *p, const int8_t *input, int8_t *o
         for (oc = 0; oc < out_c; oc += 2) {
             const int pair = oc + 1 < out_c;
             const int8_t *w0 = p->filter + oc * filter_size + k0 * in_c;
-            const int32_t b0 = kws_time_bias(p, oc), b1 = pair ? kws_time_bias(p, oc + 1) : 0;
-            int32_t acc[4];
-            acc[0] = b0;
-            acc[1] = b1;
-            acc[2] = b0;
-            acc[3] = b1;
+            int32_t acc[4] = {0, 0, 0, 0};
             kws_dot2x2_packed(packed, w0, pair ? w0 + filter_size : w0, (n + 3) >> 2, acc);
-            kws_conv_store2(p, oc, acc, pair, out0 + oc, two ? out0 + out_c + oc : NULL);
+            kws_store_channel(p, oc, acc, 2, 1 + two, out0 + oc, out_c);
+            if (pair) kws_store_channel(p, oc + 1, acc + 1, 2, 1 + two, out0 + oc + 1, out_c);
         }
         oy += two ? 2 : 1;
     }
@@ -413,7 +405,8 @@ static KWS_NOINLINE void kws_dw_column_dots(const int16_t *x, int32_t stride, co
  * channel: the channel's input column, plus the input offset, is copied as int16 into a scratch
  * column whose padding rows are 0 (they add nothing, as in TFLite), and its taps into an int16 row
  * padded to an even number of taps with 0; each output is then a dot product of int16 pairs without
- * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once. The
+ * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once
+ * (kws_store_channel). The
  * column is long enough for an even number of outputs (an odd last one is computed, not stored).
  * The emitter calls this only for layers that fit the scratch (KWS_DW_TIME_FITS);
  * kws_depthwise_conv2d_s8 checks the same. */
@@ -421,26 +414,18 @@ void kws_depthwise_time_s8(const kws_time_params_t *p, const int8_t *input, int8
     const int32_t ch = p->out_c, stride = p->stride, out_h = p->out_h, pairs = (p->k_h + 1) >> 1;
     const int32_t len = (out_h + (out_h & 1) - 1) * stride + 2 * pairs, in_offset = p->input_offset;
     const int32_t count = kws_clamp32(len - p->pad, 0, p->in_h), k_h = p->k_h;
-    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
     int16_t column[KWS_DW_COLUMN], weights[2 * KWS_DW_TAP_PAIRS];
     int32_t acc[KWS_DW_COLUMN];
     int16_t *const valid = column + p->pad;
-    int32_t c, t, k;
+    int32_t c, k;
     memset(column, 0, sizeof column);
     memset(weights, 0, sizeof weights);
     for (c = 0; c < ch; ++c) {
-        const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_time_bias(p, c);
-        const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
         const int8_t *x = input + c, *f = p->filter + c;
-        int8_t *out = output + c;
         for (k = 0; k < count; ++k, x += ch) valid[k] = (int16_t)(*x + in_offset);
         for (k = 0; k < k_h; ++k, f += ch) weights[k] = *f;
         kws_dw_column_dots(column, stride, weights, pairs, out_h + (out_h & 1), acc);
-        for (t = 0; t < out_h; ++t, out += ch) {
-            const int32_t v = bias + acc[t];
-            *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
-                                                  : kws_requant(v, q31, shift)) + zero, lo, hi);
-        }
+        kws_store_channel(p, c, acc, 1, out_h, output + c, ch);
     }
 }
 
