@@ -116,6 +116,15 @@ def depthwise_time_fits(out_h: int, stride: int, k_h: int) -> bool:
     return k_h <= 2 * DW_TAP_PAIRS and (out_h + (out_h & 1) - 1) * stride + k_h + 1 <= DW_COLUMN
 
 
+#: Scratch of kws_conv_time_s8 (kws_kernels.h: KWS_CONV_ROW).
+CONV_ROW = 96
+
+
+def conv_time_fits(k_h: int, in_c: int) -> bool:
+    """Whether a time-only convolution fits kws_conv_time_s8's scratch (KWS_CONV_TIME_FITS)."""
+    return (k_h * in_c + 3) // 4 * 4 <= CONV_ROW
+
+
 def softmax_parameters(beta: float, input_scale: float) -> tuple[int, int, int]:
     """``(input_multiplier, input_left_shift, diff_min)`` as TFLite's PreprocessSoftmaxScaling / CalculateInputRadius."""
     bits = SOFTMAX_INPUT_INTEGER_BITS
@@ -190,6 +199,31 @@ class _Emitter:
             return [("bias", "NULL"), ("bias16", self.array(f"{tag}_bias", values.astype(np.int16), "int16_t"))]
         return [("bias", self.array(f"{tag}_bias", values.astype(np.int32), "int32_t")), ("bias16", "NULL")]
 
+    def time_struct(self, tag: str, op: Operator, *, in_h: int, in_c: int, out_h: int, out_c: int, k_h: int,
+                    stride: int, pad: int, input_offset: int, output_offset: int, act: tuple[int, int],
+                    filter_values: np.ndarray, bias, mult: np.ndarray, shift: np.ndarray, conv: bool) -> None:
+        """A ``kws_time_params_t`` (time-only conv / depthwise / fully connected as a 1 x 1 conv).
+
+        A convolution filter whose rows are not whole groups of 4 ends in 3 zero bytes: kws_conv_time_s8
+        reads whole groups of 4 weights from the start of the valid run (the values they meet past the
+        run are 0), at most 3 past the last row."""
+        fields = [("in_h", in_h), ("in_c", in_c), ("out_h", out_h), ("out_c", out_c), ("k_h", k_h),
+                  ("stride", stride), ("pad", pad), ("input_offset", input_offset)]
+        self.int16_fields(op, fields)
+        small = [("output_offset", output_offset), ("act_min", act[0]), ("act_max", act[1])]
+        for key, value in small:
+            self.check(op, -128 <= int(value) <= 127, f"{key} = {value} does not fit the int8 field")
+        flat = np.asarray(filter_values).reshape(-1).astype(np.int8)
+        if conv and in_c % 4:
+            flat = np.concatenate([flat, np.zeros(3, dtype=np.int8)])
+        bias_fields = self.bias_fields(tag, bias)
+        wide = bias_fields[0][1] != "NULL"
+        fields += small + [("bias32", int(wide)), ("filter", self.array(f"{tag}_filter", flat, "int8_t")),
+                           ("bias", bias_fields[0][1] if wide else bias_fields[1][1]),
+                           ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
+                           ("shift", self.shift_array(tag, op, shift))]
+        self.defs.append(_struct("kws_time_params_t", tag, fields))
+
     def shift_array(self, tag: str, op: Operator, shift: np.ndarray) -> str:
         self.check(op, bool(np.all((shift >= -31) & (shift <= 31))), f"shift out of range: {shift}")
         return self.array(f"{tag}_shift", shift.astype(np.int8), "int8_t")
@@ -234,16 +268,22 @@ class _Emitter:
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
             self.int16_fields(op, fields)
-            fields += [("filter", self.array(f"{tag}_filter", flt.data, "int8_t")), *self.bias_fields(tag, bias),
-                       ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
-                       ("shift", self.shift_array(tag, op, shift))]
-            self.defs.append(_struct("kws_conv_params_t", tag, fields))
             fn = "kws_conv2d_s8" if op.op == "CONV_2D" else "kws_depthwise_conv2d_s8"
             if (in_w, out_w, k_w, o["dilation_h"]) == (1, 1, 1, 1) and dm == 1:  # over time only
-                if op.op == "CONV_2D":
+                if op.op == "CONV_2D" and conv_time_fits(k_h, in_c):
                     fn = "kws_conv_time_s8"
-                elif depthwise_time_fits(out_h, o["stride_h"], k_h):
+                elif op.op == "DEPTHWISE_CONV_2D" and depthwise_time_fits(out_h, o["stride_h"], k_h):
                     fn = "kws_depthwise_time_s8"
+            if fn.endswith("_time_s8"):
+                self.time_struct(tag, op, in_h=in_h, in_c=in_c, out_h=out_h, out_c=out_c, k_h=k_h,
+                                 stride=o["stride_h"], pad=pad_h, input_offset=-data.zero_point,
+                                 output_offset=out.zero_point, act=(act_min, act_max), filter_values=flt.data,
+                                 bias=bias, mult=mult, shift=shift, conv=op.op == "CONV_2D")
+            else:
+                fields += [("filter", self.array(f"{tag}_filter", flt.data, "int8_t")), *self.bias_fields(tag, bias),
+                           ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
+                           ("shift", self.shift_array(tag, op, shift))]
+                self.defs.append(_struct("kws_conv_params_t", tag, fields))
             self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = out_h * out_w * out_c * k_h * k_w * (in_c if op.op == "CONV_2D" else 1)
@@ -255,18 +295,29 @@ class _Emitter:
             mult, shift = channel_multipliers(data.scale, flt.scales, out.scale, units)
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
             # a fully-connected layer is a 1 x 1 convolution over `batches` rows of `depth` channels, with
-            # the same arithmetic: it runs on kws_conv_time_s8 (no separate kernel linked)
+            # the same arithmetic: it runs on kws_conv_time_s8 (no separate kernel linked), or on the
+            # general kws_conv2d_s8 when its rows are longer than kws_conv_time_s8's scratch
+            if conv_time_fits(1, depth):
+                self.time_struct(tag, op, in_h=batches, in_c=depth, out_h=batches, out_c=units, k_h=1, stride=1,
+                                 pad=0, input_offset=-data.zero_point, output_offset=out.zero_point,
+                                 act=(act_min, act_max), filter_values=flt.data, bias=bias, mult=mult, shift=shift,
+                                 conv=True)
+                fn = "kws_conv_time_s8"
+            else:
+                fn = "kws_conv2d_s8"
             fields = [("in_h", batches), ("in_w", 1), ("in_c", depth), ("out_h", batches), ("out_w", 1),
                       ("out_c", units), ("k_h", 1), ("k_w", 1), ("stride_h", 1), ("stride_w", 1),
                       ("dilation_h", 1), ("dilation_w", 1), ("pad_h", 0), ("pad_w", 0), ("depth_multiplier", 1),
                       ("input_offset", -data.zero_point), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
-            self.int16_fields(op, fields)
-            fields += [("filter", self.array(f"{tag}_weights", flt.data, "int8_t")), *self.bias_fields(tag, bias),
-                       ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
-                       ("shift", self.shift_array(tag, op, shift))]
-            self.defs.append(_struct("kws_conv_params_t", tag, fields))
-            self.calls.append(f"{comment}\n    kws_conv_time_s8(&{tag}, {self.ptr(data.index, const=True)}, "
+            if fn == "kws_conv2d_s8":
+                self.int16_fields(op, fields)
+                fields += [("filter", self.array(f"{tag}_weights", flt.data, "int8_t")),
+                           *self.bias_fields(tag, bias),
+                           ("multiplier", self.array(f"{tag}_multiplier", mult, "int32_t")),
+                           ("shift", self.shift_array(tag, op, shift))]
+                self.defs.append(_struct("kws_conv_params_t", tag, fields))
+            self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(out.index, const=False)});")
             macs = batches * units * depth
         elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
@@ -433,4 +484,4 @@ def emit_model(tflite: bytes, *, source: str) -> ModelEmit:
 
 
 __all__ = ["LayerInfo", "ModelEmit", "activation_range", "add_parameters", "channel_multipliers", "emit_model",
-           "model_constants", "same_padding", "softmax_parameters"]
+           "conv_time_fits", "model_constants", "same_padding", "softmax_parameters"]

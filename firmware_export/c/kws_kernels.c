@@ -161,6 +161,11 @@ KWS_INLINE int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t 
     return bias != NULL ? bias[c] : (bias16 != NULL ? bias16[c] : 0);
 }
 
+/* Bias of channel c of a time-only layer. */
+KWS_INLINE int32_t kws_time_bias(const kws_time_params_t *p, int32_t c) {
+    return p->bias == NULL ? 0 : p->bias32 ? ((const int32_t *)p->bias)[c] : ((const int16_t *)p->bias)[c];
+}
+
 #if defined(__GNUC__)
 #define KWS_NOINLINE __attribute__((noinline))
 #else
@@ -168,22 +173,18 @@ KWS_INLINE int32_t kws_bias(const int32_t *bias, const int16_t *bias16, int32_t 
 #endif
 
 
-/* Channels c and c + 1 (if pair) at one or two positions: acc[2 * position + channel]; o1 may be
- * NULL. The per-channel rounding constant is made once for both positions. */
-static KWS_NOINLINE void kws_conv_store2(const kws_conv_params_t *p, int32_t c, const int32_t *acc, int pair,
-                                         int8_t *o0, int8_t *o1) {
+/* Channel c of a time-only layer at n positions: out[t * out_step] from the accumulator
+ * acc[t * acc_step] plus the channel's bias, requantized with the channel's constants made once.
+ * The one store of kws_conv_time_s8 and kws_depthwise_time_s8. */
+static KWS_NOINLINE void kws_store_channel(const kws_time_params_t *p, int32_t c, const int32_t *acc,
+                                           int32_t acc_step, int32_t n, int8_t *out, int32_t out_step) {
+    const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_time_bias(p, c);
     const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int32_t j;
-    for (j = 0; j <= pair; ++j) {
-        const int32_t q31 = p->multiplier[c + j], shift = p->shift[c + j];
-        if (shift < 0) {
-            const int64_t round = kws_requant_round(shift);
-            o0[j] = kws_requant_neg(acc[j], q31, round, -shift - 1, zero, lo, hi);
-            if (o1 != NULL) o1[j] = kws_requant_neg(acc[2 + j], q31, round, -shift - 1, zero, lo, hi);
-        } else {
-            o0[j] = (int8_t)kws_clamp32(kws_requant(acc[j], q31, shift) + zero, lo, hi);
-            if (o1 != NULL) o1[j] = (int8_t)kws_clamp32(kws_requant(acc[2 + j], q31, shift) + zero, lo, hi);
-        }
+    const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
+    for (; n > 0; --n, acc += acc_step, out += out_step) {
+        const int32_t v = *acc + bias;
+        *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
+                                              : kws_requant(v, q31, shift)) + zero, lo, hi);
     }
 }
 
@@ -211,141 +212,117 @@ static inline void kws_valid_taps(int32_t i0, int32_t k, int32_t n, int32_t *k0,
     if (*k1 < *k0) *k1 = *k0;
 }
 
-/* acc[2 * position + channel] += sum_i (x_position[i] + x_offset) * w_channel[i], i < n: two inputs
- * x0, x1 (two output positions) by two weight rows w0, w1 (two output channels). */
-static void kws_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t n,
-                          int32_t x_offset, int32_t *acc) {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], i = 0;
-#if KWS_USE_DSP
-    const int32_t offset2 = kws_dup16(x_offset);
-    for (; i + 4 <= n; i += 4) {
-        const int32_t xa = kws_load4(x0 + i), xb = kws_load4(x1 + i);
-        const int32_t xa02 = KWS_SXTAB16(offset2, xa), xa13 = KWS_SXTAB16_ROR8(offset2, xa);
-        const int32_t xb02 = KWS_SXTAB16(offset2, xb), xb13 = KWS_SXTAB16_ROR8(offset2, xb);
-        const int32_t u = kws_load4(w0 + i), v = kws_load4(w1 + i);
-        int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
-        a00 = KWS_SMLAD(xa02, w02, a00);
-        a00 = KWS_SMLAD(xa13, w13, a00);
-        a10 = KWS_SMLAD(xb02, w02, a10);
-        a10 = KWS_SMLAD(xb13, w13, a10);
-        w02 = KWS_SXTB16(v);
-        w13 = KWS_SXTB16_ROR8(v);
-        a01 = KWS_SMLAD(xa02, w02, a01);
-        a01 = KWS_SMLAD(xa13, w13, a01);
-        a11 = KWS_SMLAD(xb02, w02, a11);
-        a11 = KWS_SMLAD(xb13, w13, a11);
-    }
-#endif
-    for (; i < n; ++i) {
-        const int32_t xa = (int32_t)x0[i] + x_offset, xb = (int32_t)x1[i] + x_offset;
-        a00 += xa * w0[i];
-        a01 += xa * w1[i];
-        a10 += xb * w0[i];
-        a11 += xb * w1[i];
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
-
-#if KWS_USE_DSP
-/* Words of the unpacked input rows of kws_conv_time_s8 (on the stack): rows up to this many values. */
-#define KWS_PACKED_WORDS 96
-
-/* Two input rows of 4 * n4 values, plus the input offset, as int16 pairs in SXTB16 lane order:
- * per 4 values, words (x0: 0 2), (x0: 1 3), (x1: 0 2), (x1: 1 3). Unpacked once per row pair and
- * reused by every output channel. */
-static void kws_pack2(const int8_t *x0, const int8_t *x1, int32_t n4, int32_t offset2, int32_t *packed) {
-    for (; n4 > 0; --n4, x0 += 4, x1 += 4, packed += 4) {
-        const int32_t xa = kws_load4(x0), xb = kws_load4(x1);
-        packed[0] = KWS_SXTAB16(offset2, xa);
-        packed[1] = KWS_SXTAB16_ROR8(offset2, xa);
-        packed[2] = KWS_SXTAB16(offset2, xb);
-        packed[3] = KWS_SXTAB16_ROR8(offset2, xb);
+/* Two input rows x0, x1 of n values, plus the input offset, as int16 in SXTB16 lane order: per
+ * 4 values, (x0: 0 2 1 3) then (x1: 0 2 1 3), i.e. the words (0 2), (1 3) of each row. Values past
+ * n, up to a multiple of 4, are 0, so whatever weights they meet add nothing. Unpacked once per row
+ * pair and reused by every output channel. */
+static void kws_pack2(const int8_t *x0, const int8_t *x1, int32_t n, int32_t offset, int16_t *packed) {
+    int32_t i;
+    for (i = 0; i < ((n + 3) & ~3); ++i) {
+        int16_t *at = packed + (i & ~3) * 2 + ((i & 1) << 1) + ((i >> 1) & 1);
+        at[0] = (int16_t)(i < n ? x0[i] + offset : 0);
+        at[4] = (int16_t)(i < n ? x1[i] + offset : 0);
     }
 }
 
-/* kws_dot2x2_s8 over the packed rows: 16 multiply-accumulates per 8 SMLAD. */
-static KWS_NOINLINE void kws_dot2x2_packed(const int32_t *packed, const int8_t *w0, const int8_t *w1, int32_t n4,
+/* acc[2 * position + channel] += packed rows . weight rows w0, w1 (two output channels), n4 groups
+ * of 4 values: 16 multiply-accumulates per 8 SMLAD on the DSP path. */
+static KWS_NOINLINE void kws_dot2x2_packed(const int16_t *packed, const int8_t *w0, const int8_t *w1, int32_t n4,
                                            int32_t *acc) {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    for (; n4 > 0; --n4, packed += 4, w0 += 4, w1 += 4) {
+    for (; n4 > 0; --n4, packed += 8, w0 += 4, w1 += 4) {
+#if KWS_USE_DSP
         const int32_t u = kws_load4(w0), v = kws_load4(w1);
+        const int32_t x0 = kws_load4((const int8_t *)packed), x1 = kws_load4((const int8_t *)(packed + 2));
+        const int32_t x2 = kws_load4((const int8_t *)(packed + 4)), x3 = kws_load4((const int8_t *)(packed + 6));
         int32_t w02 = KWS_SXTB16(u), w13 = KWS_SXTB16_ROR8(u);
-        a00 = KWS_SMLAD(packed[0], w02, a00);
-        a00 = KWS_SMLAD(packed[1], w13, a00);
-        a10 = KWS_SMLAD(packed[2], w02, a10);
-        a10 = KWS_SMLAD(packed[3], w13, a10);
+        a00 = KWS_SMLAD(x0, w02, a00);
+        a00 = KWS_SMLAD(x1, w13, a00);
+        a10 = KWS_SMLAD(x2, w02, a10);
+        a10 = KWS_SMLAD(x3, w13, a10);
         w02 = KWS_SXTB16(v);
         w13 = KWS_SXTB16_ROR8(v);
-        a01 = KWS_SMLAD(packed[0], w02, a01);
-        a01 = KWS_SMLAD(packed[1], w13, a01);
-        a11 = KWS_SMLAD(packed[2], w02, a11);
-        a11 = KWS_SMLAD(packed[3], w13, a11);
+        a01 = KWS_SMLAD(x0, w02, a01);
+        a01 = KWS_SMLAD(x1, w13, a01);
+        a11 = KWS_SMLAD(x2, w02, a11);
+        a11 = KWS_SMLAD(x3, w13, a11);
+#else
+        a00 += packed[0] * w0[0] + packed[1] * w0[2] + packed[2] * w0[1] + packed[3] * w0[3];
+        a01 += packed[0] * w1[0] + packed[1] * w1[2] + packed[2] * w1[1] + packed[3] * w1[3];
+        a10 += packed[4] * w0[0] + packed[5] * w0[2] + packed[6] * w0[1] + packed[7] * w0[3];
+        a11 += packed[4] * w1[0] + packed[5] * w1[2] + packed[6] * w1[1] + packed[7] * w1[3];
+#endif
     }
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
 }
-#endif
 
 /* Convolution over time only (W == 1, kernel width 1, dilation 1): the valid taps of an output
  * row are one contiguous run of input and filter, so each output is a dot product without bounds
- * checks; two rows with the same valid taps and two channels are computed together. */
-void kws_conv_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
-    const int32_t in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, in_h = p->in_h, stride = p->stride_h;
+ * checks; two rows with the same valid taps and two channels are computed together. The run, at
+ * most KWS_CONV_ROW values (KWS_CONV_TIME_FITS), is unpacked once per row pair and rounded up to
+ * a multiple of 4 with zeros; the filter rows are read as far (past the last row, the filter ends
+ * in 3 zero bytes when in_c is not a multiple of 4). */
+void kws_conv_time_s8(const kws_time_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t in_c = p->in_c, out_c = p->out_c, k_h = p->k_h, in_h = p->in_h, stride = p->stride;
     const int32_t filter_size = k_h * in_c;
     int32_t oy = 0;
-#if KWS_USE_DSP
-    int32_t packed[KWS_PACKED_WORDS];
-#endif
+    int16_t packed[2 * KWS_CONV_ROW];
     while (oy < p->out_h) {
-        const int32_t iy0 = oy * stride - p->pad_h;
-        int32_t k0, k1, k0b = -1, k1b = -1, oc, n, done = 0;
+        const int32_t iy0 = oy * stride - p->pad;
+        int32_t k0, k1, k0b = -1, k1b = -1, oc, n;
         int two;
-        const int8_t *x0, *x1;
-        int8_t *out0 = output + oy * out_c, *out1;
+        const int8_t *x0;
+        int8_t *out0 = output + oy * out_c;
         kws_valid_taps(iy0, k_h, in_h, &k0, &k1);
         if (oy + 1 < p->out_h) kws_valid_taps(iy0 + stride, k_h, in_h, &k0b, &k1b);
         two = k0b == k0 && k1b == k1;
         n = (k1 - k0) * in_c;
         x0 = input + (iy0 + k0) * in_c;
-        x1 = two ? x0 + stride * in_c : x0;
-        out1 = two ? out0 + out_c : NULL;
-#if KWS_USE_DSP
-        if (n <= KWS_PACKED_WORDS) {
-            done = n & ~3;
-            kws_pack2(x0, x1, n >> 2, kws_dup16(p->input_offset), packed);
-        }
-#endif
+        kws_pack2(x0, two ? x0 + stride * in_c : x0, n, p->input_offset, packed);
         for (oc = 0; oc < out_c; oc += 2) {
             const int pair = oc + 1 < out_c;
             const int8_t *w0 = p->filter + oc * filter_size + k0 * in_c;
-            const int8_t *w1 = pair ? w0 + filter_size : w0;
-            const int32_t b0 = kws_bias(p->bias, p->bias16, oc), b1 = pair ? kws_bias(p->bias, p->bias16, oc + 1) : 0;
-            int32_t acc[4];
-            acc[0] = b0;
-            acc[1] = b1;
-            acc[2] = b0;
-            acc[3] = b1;
-#if KWS_USE_DSP
-            if (done > 0) kws_dot2x2_packed(packed, w0, w1, done >> 2, acc);
-#endif
-            if (done < n) kws_dot2x2_s8(x0 + done, x1 + done, w0 + done, w1 + done, n - done, p->input_offset, acc);
-            kws_conv_store2(p, oc, acc, pair, out0 + oc, two ? out1 + oc : NULL);
+            int32_t acc[4] = {0, 0, 0, 0};
+            kws_dot2x2_packed(packed, w0, pair ? w0 + filter_size : w0, (n + 3) >> 2, acc);
+            kws_store_channel(p, oc, acc, 2, 1 + two, out0 + oc, out_c);
+            if (pair) kws_store_channel(p, oc + 1, acc + 1, 2, 1 + two, out0 + oc + 1, out_c);
         }
         oy += two ? 2 : 1;
     }
+}
+
+/* The kws_time_params_t of a time-only layer given as kws_conv_params_t. */
+static void kws_time_params(const kws_conv_params_t *p, kws_time_params_t *t) {
+    t->in_h = p->in_h;
+    t->in_c = p->in_c;
+    t->out_h = p->out_h;
+    t->out_c = p->out_c;
+    t->k_h = p->k_h;
+    t->stride = p->stride_h;
+    t->pad = p->pad_h;
+    t->input_offset = p->input_offset;
+    t->output_offset = (int8_t)p->output_offset;
+    t->act_min = (int8_t)p->act_min;
+    t->act_max = (int8_t)p->act_max;
+    t->bias32 = p->bias != NULL;
+    t->bias = p->bias != NULL ? (const void *)p->bias : (const void *)p->bias16;
+    t->filter = p->filter;
+    t->multiplier = p->multiplier;
+    t->shift = p->shift;
 }
 
 void kws_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
     const int32_t taps = p->k_h * p->k_w;
     const int32_t filter_size = taps * p->in_c;
     int32_t oy, ox, oc, ky, kx;
-    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1) {
-        kws_conv_time_s8(p, input, output);
+    if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->in_c % 4 == 0 &&
+        KWS_CONV_TIME_FITS(p->k_h, p->in_c)) {  /* (a filter without zero bytes at its end: whole groups of 4) */
+        kws_time_params_t t;
+        kws_time_params(p, &t);
+        kws_conv_time_s8(&t, input, output);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -428,34 +405,27 @@ static KWS_NOINLINE void kws_dw_column_dots(const int16_t *x, int32_t stride, co
  * channel: the channel's input column, plus the input offset, is copied as int16 into a scratch
  * column whose padding rows are 0 (they add nothing, as in TFLite), and its taps into an int16 row
  * padded to an even number of taps with 0; each output is then a dot product of int16 pairs without
- * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once. The
+ * bounds checks (kws_dw_column_dots), requantized with the channel's constants made once
+ * (kws_store_channel). The
  * column is long enough for an even number of outputs (an odd last one is computed, not stored).
  * The emitter calls this only for layers that fit the scratch (KWS_DW_TIME_FITS);
  * kws_depthwise_conv2d_s8 checks the same. */
-void kws_depthwise_time_s8(const kws_conv_params_t *p, const int8_t *input, int8_t *output) {
-    const int32_t ch = p->out_c, stride = p->stride_h, out_h = p->out_h, pairs = (p->k_h + 1) >> 1;
+void kws_depthwise_time_s8(const kws_time_params_t *p, const int8_t *input, int8_t *output) {
+    const int32_t ch = p->out_c, stride = p->stride, out_h = p->out_h, pairs = (p->k_h + 1) >> 1;
     const int32_t len = (out_h + (out_h & 1) - 1) * stride + 2 * pairs, in_offset = p->input_offset;
-    const int32_t count = kws_clamp32(len - p->pad_h, 0, p->in_h), k_h = p->k_h;
-    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t count = kws_clamp32(len - p->pad, 0, p->in_h), k_h = p->k_h;
     int16_t column[KWS_DW_COLUMN], weights[2 * KWS_DW_TAP_PAIRS];
     int32_t acc[KWS_DW_COLUMN];
-    int16_t *const valid = column + p->pad_h;
-    int32_t c, t, k;
+    int16_t *const valid = column + p->pad;
+    int32_t c, k;
     memset(column, 0, sizeof column);
     memset(weights, 0, sizeof weights);
     for (c = 0; c < ch; ++c) {
-        const int32_t q31 = p->multiplier[c], shift = p->shift[c], bias = kws_bias(p->bias, p->bias16, c);
-        const int64_t round = shift < 0 ? kws_requant_round(shift) : 0;
         const int8_t *x = input + c, *f = p->filter + c;
-        int8_t *out = output + c;
         for (k = 0; k < count; ++k, x += ch) valid[k] = (int16_t)(*x + in_offset);
         for (k = 0; k < k_h; ++k, f += ch) weights[k] = *f;
         kws_dw_column_dots(column, stride, weights, pairs, out_h + (out_h & 1), acc);
-        for (t = 0; t < out_h; ++t, out += ch) {
-            const int32_t v = bias + acc[t];
-            *out = (int8_t)kws_clamp32((shift < 0 ? kws_requant_neg32(v, q31, round, -shift - 1)
-                                                  : kws_requant(v, q31, shift)) + zero, lo, hi);
-        }
+        kws_store_channel(p, c, acc, 1, out_h, output + c, ch);
     }
 }
 
@@ -463,7 +433,9 @@ void kws_depthwise_conv2d_s8(const kws_conv_params_t *p, const int8_t *input, in
     int32_t oy, ox, ic, m;
     if (p->in_w == 1 && p->out_w == 1 && p->k_w == 1 && p->dilation_h == 1 && p->depth_multiplier == 1 &&
         KWS_DW_TIME_FITS(p->out_h, p->stride_h, p->k_h)) {
-        kws_depthwise_time_s8(p, input, output);
+        kws_time_params_t t;
+        kws_time_params(p, &t);
+        kws_depthwise_time_s8(&t, input, output);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {

@@ -34,6 +34,22 @@ typedef struct {
     const int8_t *shift;               /* [out_c] per-channel shifts (> 0: left) */
 } kws_conv_params_t;
 
+/* Layers over time only (kws_conv_time_s8, kws_depthwise_time_s8): the fields of kws_conv_params_t
+ * that such a layer needs, in 36 bytes instead of 60 (the generated code has one per layer). */
+typedef struct {
+    int16_t in_h, in_c, out_h, out_c;  /* input [in_h][in_c], output [out_h][out_c] */
+    int16_t k_h, stride, pad;          /* taps, stride and top padding over time */
+    int16_t input_offset;              /* -input zero point */
+    int8_t output_offset;              /* output zero point */
+    int8_t act_min, act_max;           /* fused activation clamp */
+    int8_t bias32;                     /* bias is int32_t (1) or int16_t (0) */
+    const int8_t *filter;              /* conv: [out_c][k_h][in_c], then 3 zero bytes when in_c % 4 != 0
+                                          (read, multiplied by 0); depthwise: [k_h][out_c] */
+    const void *bias;                  /* [out_c], or NULL (no bias) */
+    const int32_t *multiplier;         /* [out_c] Q31 per-channel multipliers (>= 0) */
+    const int8_t *shift;               /* [out_c] */
+} kws_time_params_t;
+
 /* FULLY_CONNECTED: output[b][u] from input[b][depth] and weights[u][depth]. */
 typedef struct {
     int16_t batches, depth, units;
@@ -79,10 +95,14 @@ typedef struct {
 void kws_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 void kws_depthwise_conv2d_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
 /* The same for layers that convolve over time only (in_w == out_w == k_w == 1, dilation_h == 1; and
- * depth_multiplier == 1 for the depthwise one): kws_conv2d_s8 / kws_depthwise_conv2d_s8 call these for
+ * depth_multiplier == 1 for the depthwise one), with their own parameter struct: kws_conv2d_s8 / kws_depthwise_conv2d_s8 call these for
  * such layers, and generated code calls them directly so the general loops need not be linked. */
-void kws_conv_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
-void kws_depthwise_time_s8(const kws_conv_params_t *params, const int8_t *input, int8_t *output);
+void kws_conv_time_s8(const kws_time_params_t *params, const int8_t *input, int8_t *output);
+void kws_depthwise_time_s8(const kws_time_params_t *params, const int8_t *input, int8_t *output);
+/* Scratch of kws_conv_time_s8 (on the stack): two input rows of up to KWS_CONV_ROW values (k_h * in_c,
+ * rounded up to a multiple of 4) as int16; the layers it takes (model_c.conv_time_fits mirrors this). */
+#define KWS_CONV_ROW 96
+#define KWS_CONV_TIME_FITS(k_h, in_c) ((((k_h) * (in_c) + 3) & ~3) <= KWS_CONV_ROW)
 /* Scratch of kws_depthwise_time_s8 (on the stack): a column of KWS_DW_COLUMN int16 values and
  * 2 * KWS_DW_TAP_PAIRS taps; the layers it takes (model_c.depthwise_time_fits mirrors this). */
 #define KWS_DW_COLUMN 128
