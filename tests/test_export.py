@@ -231,7 +231,7 @@ def test_c_api_checks_its_arguments(exported, tmp_path):
     (tmp_path / "api_test.c").write_text(API_MISUSE_C)
     exe = tmp_path / "api_test"
     sources = [str(tmp_path / "api_test.c")] + [str(out / n) for n in ("kws.c", "kws_frontend.c", "kws_model.c",
-                                                                        "kws_kernels.c")]
+                                                                        "kws_kernels.c", "kws_detector.c")]
     build = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-fsanitize=address,undefined",
                             "-fno-sanitize-recover=all", f"-I{out}", *sources, "-o", str(exe)],
                            capture_output=True, text=True)
