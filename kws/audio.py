@@ -105,6 +105,21 @@ def wav_truncation(path: str | os.PathLike) -> str | None:
     return "truncated: no complete 'data' chunk"
 
 
+def check_audio_file(path: str | os.PathLike) -> None:
+    """Raise :class:`AudioError` naming the file when it is a directory, missing, empty or a
+    truncated WAV (checked before decoding: libsndfile would silently read a cut WAV short)."""
+    p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioError(f"{path}: no such file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
+    problem = wav_truncation(p)  # None for whole WAVs and for other formats
+    if problem:
+        raise AudioError(f"{path}: {problem}")
+
+
 def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``.
 
@@ -125,16 +140,7 @@ def read_audio_float(path: str | os.PathLike, sample_rate: int = 16000) -> np.nd
     import soundfile as sf
 
     source = str(path)
-    p = Path(path)
-    if p.is_dir():
-        raise AudioError(f"{source}: is a directory, not an audio file")
-    if not p.is_file():
-        raise AudioError(f"{source}: no such file")
-    if p.stat().st_size == 0:
-        raise AudioError(f"{source}: file is empty (0 bytes)")
-    problem = wav_truncation(p)  # None for whole WAVs and for other formats
-    if problem:
-        raise AudioError(f"{source}: {problem}")
+    check_audio_file(path)
     try:
         info = sf.info(source)
         samples, file_rate = sf.read(source, dtype="float32", always_2d=True)
@@ -209,16 +215,7 @@ def iter_audio_blocks(path: str | os.PathLike, sample_rate: int = 16000, block_s
     import soundfile as sf
 
     source = str(path)
-    p = Path(path)
-    if p.is_dir():
-        raise AudioError(f"{source}: is a directory, not an audio file")
-    if not p.is_file():
-        raise AudioError(f"{source}: no such file")
-    if p.stat().st_size == 0:
-        raise AudioError(f"{source}: file is empty (0 bytes)")
-    problem = wav_truncation(p)
-    if problem:
-        raise AudioError(f"{source}: {problem}")
+    check_audio_file(path)
     try:
         handle = sf.SoundFile(source)
     except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
