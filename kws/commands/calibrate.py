@@ -16,13 +16,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.target_fa_per_hour <= 0:
         raise ConfigError(f"--target-fa-per-hour {args.target_fa_per_hour}: must be > 0")
-    model = KwsModel.load(args.model)
+    from kws.model_native import fastest_model
+
+    model, model_note = fastest_model(KwsModel.load(args.model))
     config = model_detector_config(model.source)
     rate = model.frontend.sample_rate_hz
     negatives, files = load_negatives(args.negatives, rate)
     frontend, note = streaming_frontend(model.frontend)
     hours = sum(p.size for p in negatives) / rate / 3600
-    print(f"model {model.source}; {len(files)} negative files, {hours:.3f} h; {note}")
+    print(f"model {model.source}; {len(files)} negative files, {hours:.3f} h; {note}; {model_note}")
     negative = record(model, config, iter(negatives), frontend=frontend, progress="negatives")
     floor = probability_to_int8(args.min_probability, model.output_scale, model.output_zero_point)
     thresholds = calibrate_thresholds(model, config, negative, args.target_fa_per_hour, floor)

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.gap_s[0] < 0 or args.gap_s[1] < args.gap_s[0]:
         raise ConfigError(f"--gap-s {args.gap_s}: need 0 <= MIN <= MAX")
-    model = KwsModel.load(args.model)
+    from kws.model_native import fastest_model
+
+    model, model_note = fastest_model(KwsModel.load(args.model))
     config = read_detector_config(args.detector) if args.detector else model_detector_config(model.source)
     rate = model.frontend.sample_rate_hz
     pairs, notes = positive_files(args.positives, model, config, args.keyword)
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             mixed.append(np.clip(np.round(pcm + n), -32768, 32767).astype(np.int16))
         negatives = mixed
     frontend, fe_note = streaming_frontend(model.frontend)
-    print(f"model {model.source}; detector {config.config_hash()}; {fe_note}")
+    print(f"model {model.source}; detector {config.config_hash()}; {fe_note}; {model_note}")
     print(f"{len(clips)} positive clips, {len(neg_files)} negative files "
           f"({sum(p.size for p in negatives) / rate / 3600:.3f} h)")
     placed = []

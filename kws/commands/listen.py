@@ -264,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--fast needs --wav FILE (a microphone cannot go faster than real time)")
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError(f"--seconds {args.seconds}: must be > 0")
-    model = KwsModel.load(args.model)
+    from kws.model_native import fastest_model
+
+    model, _ = fastest_model(KwsModel.load(args.model), native=not args.reference_model)
     config = detector_for(args, model)
     frontend, _ = streaming_frontend(model.frontend, native=not args.reference_frontend)
     stream = Stream(model, config, frontend=frontend)
