@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+import kws
 from kws import __version__
 from kws.firmware_export.cgen import define_block, stamp
 from kws.firmware_export.errors import ExportError
@@ -24,7 +25,7 @@ STATIC_SOURCES = ("kws_fixedpoint.h", "kws_status.h", "kws_kernels.h", "kws_kern
                   "main_host.c", "size_main.c", "example_firmware.c", "cortex_m4/startup.c",
                   "cortex_m4/platform.h", "cortex_m4/mps2_an386.ld")
 #: Demo clips (one per label) concatenated into the bundled check stream.
-CHECK_CLIPS_DIR = Path(__file__).resolve().parents[1] / "kws" / "data" / "demo"
+CHECK_CLIPS_DIR = Path(kws.__file__).resolve().parent / "data" / "demo"
 
 
 def model_sha256(model: KwsModel) -> str:
