@@ -40,6 +40,18 @@ def tiny_config(real: Path, tmp: Path, **overrides) -> TrainConfig:
 def test_commands_config_parses():
     config = load_train_config(Path(__file__).resolve().parents[1] / "training" / "configs" / "commands.toml")
     assert config.labels[:2] == ("_silence_", "_unknown_") and len(config.labels) == 12
+    assert config.noise_folds >= 2 and not config.real_silence  # the cross-validation protocol
+
+
+def test_shipped_recipe_is_the_one_the_shipped_model_was_trained_with():
+    import json
+
+    from kws.training.config import train_config_from_dict
+
+    repo = Path(__file__).resolve().parents[1]
+    recipe = load_train_config(repo / "training" / "configs" / "commands_shipped.toml")
+    used = train_config_from_dict(json.loads((repo / "kws" / "models" / "commands" / "train_config.json").read_text()))
+    assert recipe == used
 
 
 def test_bad_config_key_is_named(tmp_path):
