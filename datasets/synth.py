@@ -544,7 +544,9 @@ IPA_TO_KOKORO_SYMBOLS = {
     "ɐ": "ə", "r": "ɹ", "g": "ɡ", "e": "A", "o": "ɔ", "ʔ": "t", "ɫ": "l", "ɬ": "l", "x": "k", "ç": "k",
     "ɝ": "ɜɹ",
 }  # fmt: skip
-_IPA_SEQUENCE_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(IPA_TO_KOKORO_SEQUENCES, key=len, reverse=True)))
+_IPA_SEQUENCE_PATTERN = re.compile(
+    "|".join(re.escape(k) for k in sorted(IPA_TO_KOKORO_SEQUENCES, key=len, reverse=True))
+)
 
 
 def ipa_to_kokoro(ipa: str, vocab) -> tuple[str, str]:
