@@ -436,6 +436,10 @@ class KwsModel:
             data = tflite_path.read_bytes()
         except OSError as exc:
             raise ModelError(f"{tflite_path}: cannot read model ({exc})") from None
+        if running_frontend is None and config.frontend != FrontendConfig() \
+                and config.frontend == dataclasses.replace(FrontendConfig(), clip_duration_ms=config.frontend.clip_duration_ms):
+            # the window length is the model's input length, not a front-end setting: the frames are the same
+            running_frontend = config.frontend
         return cls(data, config, running_frontend=running_frontend, source=str(tflite_path))
 
     # -- properties ----------------------------------------------------------------------------
