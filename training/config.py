@@ -147,13 +147,17 @@ def train_config_from_dict(data: dict[str, Any], *, where: str = "train config")
     return from_dict(TrainConfig, {**data, "model": model, "augment": augment}, where=where)
 
 
-def load_train_config(path: str | Path) -> TrainConfig:
-    """Read a TOML training config; unknown keys and wrong types raise ``ConfigError`` naming them."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML config file; a missing file or bad TOML is a ``ConfigError`` naming it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: config file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return train_config_from_dict(data, where=str(path))
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read a TOML training config; unknown keys and wrong types raise ``ConfigError`` naming them."""
+    return train_config_from_dict(read_toml(path), where=str(path))

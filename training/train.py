@@ -69,12 +69,17 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, *, force: bool, resume: 
         if previous != config:
             raise ConfigError(f"{run_dir}: --resume with a different config than the interrupted run")
         return
+    fresh_run_dir(run_dir, force=force)
+    write_json_atomic(saved, _jsonable(config.to_dict()))
+
+
+def fresh_run_dir(run_dir: Path, *, force: bool) -> None:
+    """Create an empty run folder; an existing non-empty one is refused unless ``force``."""
     if run_dir.exists() and any(run_dir.iterdir()):
         if not force:
             raise ConfigError(f"{run_dir} already exists; use --force to overwrite it or --resume to continue it")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(saved, _jsonable(config.to_dict()))
 
 
 def _jsonable(value):

@@ -40,9 +40,7 @@ import hashlib
 import json
 import math
 import re
-import shutil
 import time
-import tomllib
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -55,7 +53,7 @@ from kws.datasets.manifest import SOURCE_REAL, SOURCE_SYNTHETIC, ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import ConfigError, DataError
 from kws.fileio import atomic_dir, atomic_path, write_json_atomic
-from kws.training.config import TrainConfig, train_config_from_dict
+from kws.training.config import TrainConfig, read_toml, train_config_from_dict
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
 SELECTION_FILE = "selection.json"
@@ -194,14 +192,7 @@ def wakeword_config_from_dict(data: dict[str, Any], *, where: str = "wakeword co
 
 def load_wakeword_config(path: str | Path) -> WakewordConfig:
     """Read a TOML wake-word config; unknown keys and wrong types raise ``ConfigError`` naming them."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return wakeword_config_from_dict(data, where=str(path))
+    return wakeword_config_from_dict(read_toml(path), where=str(path))
 
 
 def detector_config(config: WakewordConfig):
@@ -622,11 +613,9 @@ def prepare_run_dir(run_dir: Path, saved: dict, *, force: bool, resume: bool) ->
         if json.loads(path.read_text()) != saved:
             raise ConfigError(f"{run_dir}: --resume with a different phrase or config than the interrupted run")
         return
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if not force:
-            raise ConfigError(f"{run_dir} already exists; use --force to overwrite it or --resume to continue it")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    from kws.training.train import fresh_run_dir
+
+    fresh_run_dir(run_dir, force=force)
     write_json_atomic(path, saved)
 
 
