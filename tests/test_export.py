@@ -238,3 +238,23 @@ def test_c_api_checks_its_arguments(exported, tmp_path):
     assert build.returncode == 0, build.stderr
     done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
+
+
+@NEEDS_M4
+def test_float_check_catches_soft_and_hard_float(tmp_path):
+    """The integer-only check can fail: float code is caught both as __aeabi helpers and as VFP."""
+    from kws.firmware_export.export import FLOAT_HELPER, VFP_INSTRUCTION
+
+    (tmp_path / "f.c").write_text("float scale(float x, int n) { return x * (float)n; }\n"
+                                  "int quantize(int q) { return q >> 2; }\n")
+    found = {}
+    for abi in ("soft", "hard"):
+        obj = tmp_path / f"f_{abi}.o"
+        extra = ["-mfpu=fpv4-sp-d16"] if abi == "hard" else []
+        subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", f"-mfloat-abi={abi}", *extra, "-Os", "-c",
+                        str(tmp_path / "f.c"), "-o", str(obj)], check=True)
+        text = subprocess.run(["arm-none-eabi-objdump", "-d", "-r", str(obj)], check=True, capture_output=True,
+                              text=True).stdout
+        found[abi] = (FLOAT_HELPER.findall(text), VFP_INSTRUCTION.findall(text))
+    assert found["soft"][0] and not found["soft"][1]  # e.g. __aeabi_fmul, __aeabi_i2f
+    assert found["hard"][1]  # vmul.f32 / vcvt...
