@@ -187,7 +187,7 @@ def export_model(model_source: str | os.PathLike, out_dir: str | os.PathLike, *,
     """
     if target not in TARGETS:
         raise ExportError(f"target {target!r}: choose from {', '.join(TARGETS)}")
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # the builds run inside the folder: relative paths would not hold there
     if out.exists() and not force:
         raise ExportError(f"{out} already exists (use --force to replace it)")
     if out.exists() and not out.is_dir():
