@@ -20,6 +20,7 @@ from kws.firmware_export.errors import ExportError
 from kws.firmware_export.sources import export_files, model_sha256
 from kws.detector import Detector, model_detector_config
 from kws.model import KwsModel
+from kws.streaming import inference_period_frames
 
 TARGETS = ("host", "cortex-m4", "all")
 
@@ -203,7 +204,7 @@ def export_model(model_source: str | os.PathLike, out_dir: str | os.PathLike, *,
     if inference_period_ms is not None:
         detector = dataclasses.replace(detector, inference_period_ms=inference_period_ms)
     Detector(detector, model.labels, model.frontend)  # labels and period checked before any work
-    period_frames = detector.inference_period_ms // model.frontend.hop_ms
+    period_frames = inference_period_frames(detector.inference_period_ms, model.frontend.hop_ms)
     progress(f"generating C for {model.source}")
     files, emitted = export_files(model, detector)
     report = ExportReport(model=str(model.source), model_sha256=model_sha256(model),

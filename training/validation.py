@@ -56,6 +56,8 @@ class HeldOutAudio:
     silence: list[np.ndarray]
     ambience: list[np.ndarray]
     noise_names: list[str]
+    bank: object | None = None
+    """NoiseBank of the held-out recordings (loaded once; the noisy-speech sets cut from it too)."""
 
 
 def held_out_audio(config: TrainConfig, frontend: FrontendConfig) -> HeldOutAudio:
@@ -75,15 +77,12 @@ def held_out_audio(config: TrainConfig, frontend: FrontendConfig) -> HeldOutAudi
         rms = np.sqrt(np.mean(window**2))
         target = 10.0 ** (rng.uniform(*AMBIENCE_RMS_DBFS) / 20.0)
         ambience.append(float_to_int16(np.clip(window * (target / rms if rms > 0 else 0.0), -1.0, 1.0)))
-    return HeldOutAudio(silence, ambience, held)
+    return HeldOutAudio(silence, ambience, held, bank)
 
 
-def noisy_copies(speech: list[np.ndarray], config: TrainConfig, frontend: FrontendConfig, snr_db: float) -> list[np.ndarray]:
+def noisy_copies(speech: list[np.ndarray], audio: HeldOutAudio, config: TrainConfig, snr_db: float) -> list[np.ndarray]:
     """Each clip mixed with a held-out noise segment at ``snr_db`` (deterministic per SNR)."""
-    from kws.datasets.noise import NoiseBank, load_noise_recordings
-
-    _, held = noise_split(config)
-    bank = NoiseBank(load_noise_recordings(held, sample_rate=frontend.sample_rate_hz))
+    bank = audio.bank
     rng = np.random.default_rng([config.seed, 7002, int(round(snr_db * 10)) % 100000])
     return [mix_whole_clip_snr(clip, bank.sample(clip.size, rng), snr_db) for clip in speech]
 
@@ -102,7 +101,7 @@ def robustness_metrics(model: KwsModel, speech: list[np.ndarray], speech_labels:
     if speech:
         out["speech_clean_accuracy"] = round(accuracy(speech).accuracy, 4)
         for snr in config.noisy_snr_db:
-            out[f"speech_snr_{snr:g}db_accuracy"] = round(accuracy(noisy_copies(speech, config, frontend, snr)).accuracy, 4)
+            out[f"speech_snr_{snr:g}db_accuracy"] = round(accuracy(noisy_copies(speech, audio, config, snr)).accuracy, 4)
     if audio.ambience:
         predicted = model.predict_indices(np.stack(compute_features_many(audio.ambience, frontend)))
         called = keyword_index[predicted]
