@@ -87,8 +87,8 @@ def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatc
 
     real_save = loop.save_checkpoint
 
-    def save_then_interrupt(run_dir, model, epoch, history):
-        real_save(run_dir, model, epoch, history)
+    def save_then_interrupt(run_dir, model, epoch, history, *average):
+        real_save(run_dir, model, epoch, history, *average)
         if epoch == 1:
             raise KeyboardInterrupt  # Ctrl-C right after the first epoch's checkpoint
 
@@ -119,6 +119,48 @@ def test_train_writes_a_complete_run_and_resumes(tiny_real, tmp_path, monkeypatc
     model = KwsModel.load(run)
     assert model.labels == LABELS
     assert model.scores(np.full((49, 10), 64, np.int8)).dtype == np.int8
+
+
+def test_weight_average_is_the_closed_form_of_its_updates():
+    from kws.training.loop import WeightAverage
+
+    average = WeightAverage([np.zeros(3, np.float32)], decay_per_step=0.9)
+    average.update([np.ones(3, np.float32)], steps=8)  # 8 steps at once = 8 single steps on the same weights
+    assert np.allclose(average.weights[0], 1 - 0.9 ** 8)
+    average.update([np.ones(3, np.float32)], steps=1000)
+    assert np.allclose(average.values([np.zeros(3, np.float32)])[0], 1.0) and average.values(
+        [np.zeros(3, np.float32)])[0].dtype == np.float32
+
+
+def test_weight_average_survives_resume_and_becomes_the_model(tiny_real, tmp_path, monkeypatch):
+    import keras
+
+    import kws.training.loop as loop
+    from kws.training.train import run_training
+
+    run = tmp_path / "run"
+    config = tiny_config(tiny_real, tmp_path, weight_average_decay=0.9)
+    real_save = loop.save_checkpoint
+
+    def save_then_interrupt(run_dir, model, epoch, history, average):
+        real_save(run_dir, model, epoch, history, average)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config, run, log=lambda s: None)
+    assert (run / "checkpoint" / loop.WEIGHT_AVERAGE_FILE).is_file()
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    lines = []
+    run_training(config, run, resume=True, log=lines.append)
+    assert any(line.startswith("weight average (decay 0.9") for line in lines)
+    trained = keras.models.load_model(run / "model.keras").get_weights()
+    last_step = keras.models.load_model(run / "checkpoint" / "model.keras").get_weights()
+    with np.load(run / "checkpoint" / loop.WEIGHT_AVERAGE_FILE) as saved:
+        averaged = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    assert all(np.allclose(t, a, atol=1e-6) for t, a in zip(trained, averaged))  # the shipped weights are the average
+    assert not all(np.allclose(t, w) for t, w in zip(trained, last_step))  # ...not the last step's
 
 
 def test_training_is_deterministic_and_features_are_cached(tiny_real, tmp_path):
@@ -199,6 +241,13 @@ def test_cross_validation_holds_out_speakers_and_noise(tiny_real, tmp_path):
         run_cross_validation(config, tmp_path / "cv", 2, log=lambda line: None)
     again = run_cross_validation(config, tmp_path / "cv", 2, resume=True, log=lambda line: None)
     assert again["int8_accuracy"] == summary["int8_accuracy"]
+    # a screening run of one fold trains only that fold and says so
+    screen = run_cross_validation(config, tmp_path / "screen", 2, only_folds=[1], log=lambda line: None)
+    assert screen["folds_run"] == [1] and screen["int8_accuracy"]["folds"] == summary["int8_accuracy"]["folds"][1:]
+    assert not (tmp_path / "screen" / "fold0").exists()
+    assert "screening: folds 1 only" in (tmp_path / "screen" / "cv.md").read_text()
+    with pytest.raises(ConfigError, match="each must be in 0..1"):
+        run_cross_validation(config, tmp_path / "bad", 2, only_folds=[2], log=lambda line: None)
 
 
 MULTIWORKER_SCRIPT = """

@@ -41,6 +41,9 @@ class TrainConfig:
     """Epochs of linear learning-rate warm-up."""
     label_smoothing: float = 0.05
     """Label smoothing of the cross-entropy loss."""
+    weight_average_decay: float = 0.0
+    """Per-step decay of an exponential moving average of the weights (e.g. 0.999, a horizon of
+    ~1000 steps); the trained model gets the averaged weights. 0 = off."""
     examples_per_class: int = 0
     """Examples drawn per class per epoch (balanced sampling); 0 = the mean class size."""
     real_share: float = 0.0
@@ -89,6 +92,9 @@ class TrainConfig:
     """Synthetic ``_unknown_`` clips (common words and per-keyword confusables)."""
     synth_engines: tuple[str, ...] = ("espeak", "flite", "piper")
     """TTS engines to use (missing ones are skipped with a warning)."""
+    synth_engine_weights: dict = dataclasses.field(default_factory=dict)
+    """Share of the synthetic clips per engine, e.g. ``{espeak = 0.5, kokoro = 0.3}``; empty = the
+    defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
     silence_examples: int = 400
     """Generated ``_silence_`` examples (background noise at random low gain)."""
     augment_variants: int = 3
@@ -116,6 +122,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
+        if not 0.0 <= self.weight_average_decay < 1.0:
+            raise ConfigError(f"TrainConfig: weight_average_decay must be in [0, 1), got {self.weight_average_decay}")
         if self.folds == 1 or self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
             raise ConfigError(f"TrainConfig: fold {self.fold} of folds {self.folds}: need folds 0 or >= 2 "
                               f"and 0 <= fold < folds")

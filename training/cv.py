@@ -40,10 +40,13 @@ def _mean_std(values: list[float]) -> dict:
             "folds": [round(float(v), 4) for v in array]}
 
 
-def summarise_folds(fold_metrics: list[dict], config: TrainConfig, n_folds: int, seconds: float) -> dict:
+def summarise_folds(fold_metrics: list[dict], config: TrainConfig, n_folds: int, seconds: float,
+                    fold_ids: list[int] | None = None) -> dict:
     """Mean ± standard deviation (over folds) of int8 accuracy, per-class recall and robustness."""
+    fold_ids = list(range(n_folds)) if fold_ids is None else fold_ids
     summary = {
         "n_folds": n_folds,
+        "folds_run": fold_ids,
         "architecture": config.architecture,
         "params": dict(config.model),
         "int8_accuracy": _mean_std([m["int8_val_accuracy"] for m in fold_metrics]),
@@ -52,7 +55,7 @@ def summarise_folds(fold_metrics: list[dict], config: TrainConfig, n_folds: int,
         "int8_weight_bytes": fold_metrics[0]["int8_weight_bytes"],
         "per_class_recall": {label: _mean_std([m["per_class"][label]["recall"] for m in fold_metrics])
                              for label in config.labels},
-        "train_minutes_per_fold": round(seconds / 60 / max(n_folds, 1), 1),
+        "train_minutes_per_fold": round(seconds / 60 / max(len(fold_ids), 1), 1),
     }
     robustness = [m.get("robustness", {}) for m in fold_metrics]
     keys = sorted({k for r in robustness for k, v in r.items() if isinstance(v, float)})
@@ -62,13 +65,16 @@ def summarise_folds(fold_metrics: list[dict], config: TrainConfig, n_folds: int,
 
 def markdown(summary: dict, fold_metrics: list[dict]) -> str:
     rob_keys = list(summary["robustness"])
-    lines = [f"# {summary['n_folds']}-fold speaker cross-validation: {summary['architecture']} {summary['params']}", "",
+    fold_ids = summary.get("folds_run", list(range(summary["n_folds"])))
+    screening = len(fold_ids) < summary["n_folds"]
+    scope = f" (screening: folds {', '.join(map(str, fold_ids))} only)" if screening else ""
+    lines = [f"# {summary['n_folds']}-fold speaker cross-validation{scope}: {summary['architecture']} {summary['params']}", "",
              f"int8 accuracy **{100 * summary['int8_accuracy']['mean']:.2f} % ± {100 * summary['int8_accuracy']['std']:.2f}** "
              f"(float {100 * summary['float_accuracy']['mean']:.2f} %), {summary['int8_weight_bytes']:,} bytes of int8 "
              f"weights, {summary['train_minutes_per_fold']} min per fold.", "",
              "| fold | clips | int8 acc | float acc | " + " | ".join(rob_keys) + " |",
              "|---|---|---|---|" + "---|" * len(rob_keys)]
-    for i, m in enumerate(fold_metrics):
+    for i, m in zip(fold_ids, fold_metrics):
         rob = m.get("robustness", {})
         lines.append(f"| {i} | {m['n_validation']} | {m['int8_val_accuracy']:.4f} | {m['float_val_accuracy']:.4f} | "
                      + " | ".join(f"{rob.get(k, float('nan')):.4f}" for k in rob_keys) + " |")
@@ -95,7 +101,8 @@ def plot_folds(summary: dict, path: Path) -> None:
         ax.plot(range(len(values)), values, marker="o", label=f"{name}: {np.mean(values):.3f}")
     ax.set_xlabel("fold (held-out speakers and noise)")
     ax.set_ylabel("accuracy")
-    ax.set_xticks(range(summary["n_folds"]))
+    ax.set_xticks(range(len(summary.get("folds_run", range(summary["n_folds"])))))
+    ax.set_xticklabels([str(f) for f in summary.get("folds_run", range(summary["n_folds"]))])
     ax.legend(fontsize=8)
     ax.set_title(f"{summary['n_folds']}-fold speaker cross-validation")
     with atomic_path(path) as tmp:
@@ -104,8 +111,12 @@ def plot_folds(summary: dict, path: Path) -> None:
 
 
 def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int, *, force: bool = False,
-                         resume: bool = False, log: Callable[[str], None] = print) -> dict:
+                         resume: bool = False, only_folds: list[int] | None = None,
+                         log: Callable[[str], None] = print) -> dict:
     """Train every fold (``out_dir/fold<k>``), then write ``cv.json``, ``cv.md`` and ``cv_accuracy.png``.
+
+    ``only_folds`` runs a subset (a cheap screening of a recipe change, to be compared with the same
+    folds of the baseline, paired); the summary names the folds it covers.
 
     With ``resume``, finished folds (a ``metrics.json``) are kept and an interrupted one continues
     from its checkpoint.
@@ -115,6 +126,9 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
 
     if n_folds < 2:
         raise ConfigError(f"--cv {n_folds}: cross-validation needs at least 2 folds")
+    fold_ids = sorted(set(only_folds)) if only_folds else list(range(n_folds))
+    if not all(0 <= f < n_folds for f in fold_ids):
+        raise ConfigError(f"folds {fold_ids}: each must be in 0..{n_folds - 1}")
     out = Path(out_dir)
     check_architecture(config, FrontendConfig())
     if out.exists() and any(out.iterdir()) and not (force or resume):
@@ -122,7 +136,7 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     fold_metrics = []
-    for fold in range(n_folds):
+    for fold in fold_ids:
         fold_dir = out / f"fold{fold}"
         finished = fold_dir / "metrics.json"
         if resume and finished.is_file():
@@ -133,10 +147,10 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
         partial = resume and (fold_dir / "checkpoint").is_dir()
         fold_metrics.append(run_training(fold_config(config, n_folds, fold), fold_dir, force=force and not partial,
                                          resume=partial, log=log))
-    summary = summarise_folds(fold_metrics, config, n_folds, time.perf_counter() - started)
+    summary = summarise_folds(fold_metrics, config, n_folds, time.perf_counter() - started, fold_ids)
     write_json_atomic(out / CV_FILE, summary)
     write_text_atomic(out / "cv.md", markdown(summary, fold_metrics))
     plot_folds(summary, out / "cv_accuracy.png")
     log(f"cross-validation: int8 accuracy {summary['int8_accuracy']['mean']:.4f} ± {summary['int8_accuracy']['std']:.4f} "
-        f"over {n_folds} folds")
+        f"over {len(fold_ids)} of {n_folds} folds")
     return summary

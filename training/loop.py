@@ -25,6 +25,9 @@ from kws.training.augment import AugmentConfig, augment_features
 from kws.training.config import TrainConfig
 
 CHECKPOINT_DIR = "checkpoint"
+WEIGHT_AVERAGE_FILE = "weight_average.npz"
+#: Optimizer steps between two updates of the weight average (get_weights is not free).
+WEIGHT_AVERAGE_EVERY_STEPS = 8
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
 
 
@@ -120,11 +123,56 @@ def batch_progress(total_steps: int, description: str):
     return BatchProgress()
 
 
-def save_checkpoint(run_dir: Path, model, epoch: int, history: list[dict]) -> None:
-    """Model (with optimizer state) + finished epoch + history, replaced as a whole."""
+class WeightAverage:
+    """Exponential moving average of every model weight, batch-norm statistics included.
+
+    Averaging the weights of the last ~thousand steps lands nearer the centre of the minimum
+    than the last step does, which generalises better and moves less from epoch to epoch.
+    """
+
+    def __init__(self, weights: list[np.ndarray], decay_per_step: float):
+        self.weights = [np.array(w, dtype=np.float64) for w in weights]
+        self.decay_per_step = decay_per_step
+
+    def update(self, weights: list[np.ndarray], steps: int) -> None:
+        decay = self.decay_per_step ** steps
+        for average, current in zip(self.weights, weights):
+            average *= decay
+            average += (1.0 - decay) * current
+
+    def values(self, like: list[np.ndarray]) -> list[np.ndarray]:
+        return [a.astype(w.dtype) for a, w in zip(self.weights, like)]
+
+    def callback(self, model):
+        """A Keras callback updating the average every few optimizer steps."""
+        import keras
+
+        average = self
+
+        class UpdateAverage(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if (batch + 1) % WEIGHT_AVERAGE_EVERY_STEPS == 0:
+                    average.update(model.get_weights(), WEIGHT_AVERAGE_EVERY_STEPS)
+
+        return UpdateAverage()
+
+
+def save_checkpoint(run_dir: Path, model, epoch: int, history: list[dict],
+                    average: WeightAverage | None = None) -> None:
+    """Model (with optimizer state) + finished epoch + history (+ weight average), replaced as a whole."""
     with atomic_dir(run_dir / CHECKPOINT_DIR, overwrite=True) as tmp:
         model.save(tmp / "model.keras")
         (tmp / "state.json").write_text(json.dumps({"epoch": epoch, "history": history}, indent=1))
+        if average is not None:
+            np.savez(tmp / WEIGHT_AVERAGE_FILE, *average.weights)
+
+
+def load_weight_average(run_dir: Path, decay_per_step: float) -> WeightAverage | None:
+    path = run_dir / CHECKPOINT_DIR / WEIGHT_AVERAGE_FILE
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        return WeightAverage([saved[f"arr_{i}"] for i in range(len(saved.files))], decay_per_step)
 
 
 def load_checkpoint(run_dir: Path):
@@ -247,6 +295,10 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
     history = list(history or [])
     val_x = dequantize_features(validation.features, frontend)
     val_y = keras.utils.to_categorical(validation.labels, n_classes)
+    average = None
+    if config.weight_average_decay:
+        resumed = load_weight_average(run_dir, config.weight_average_decay) if run_dir and start_epoch else None
+        average = resumed or WeightAverage(model.get_weights(), config.weight_average_decay)
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
         rng = np.random.default_rng([config.seed, epoch])
@@ -256,11 +308,14 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
         y_onehot = keras.utils.to_categorical(y, n_classes)
         progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
         if config.strategy == "none":
+            callbacks = [progress] + ([average.callback(model)] if average else [])
             result = model.fit(x, y_onehot, batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0,
-                               callbacks=[progress])
+                               callbacks=callbacks)
             val_loss, val_accuracy = model.evaluate(val_x, val_y, batch_size=512, verbose=0) if len(val_y) else (0.0, 0.0)
         else:
             result = distributed_epoch(model, x, y_onehot, config, steps, f"epoch {epoch + 1}/{epochs}")
+            if average:
+                average.update(model.get_weights(), steps)
             val_loss, val_accuracy = local_evaluate(model, val_x, val_y, config) if len(val_y) else (0.0, 0.0)
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {
@@ -277,5 +332,10 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
             f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f} lr {learning_rate:.2e} "
             f"({row['seconds']:.1f} s)")
         if run_dir is not None:
-            save_checkpoint(run_dir, model, epoch + 1, history)
+            save_checkpoint(run_dir, model, epoch + 1, history, average)
+    if average and epochs == config.epochs:
+        model.set_weights(average.values(model.get_weights()))
+        if len(val_y):
+            _, averaged_accuracy = local_evaluate(model, val_x, val_y, config)
+            log(f"weight average (decay {config.weight_average_decay} per step): val_acc {averaged_accuracy:.4f}")
     return history

@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cv is not None:
         from kws.training.cv import run_cross_validation
 
-        summary = run_cross_validation(config, args.out, args.cv, force=args.force, resume=args.resume)
+        only = _fold_list(args.cv_folds) if args.cv_folds else None
+        summary = run_cross_validation(config, args.out, args.cv, force=args.force, resume=args.resume,
+                                       only_folds=only)
         print(f"cross-validation folder: {args.out} (cv.md, cv.json, cv_accuracy.png)")
-        print(f"int8 accuracy over {args.cv} speaker folds: {summary['int8_accuracy']['mean']:.4f} "
+        print(f"int8 accuracy over {len(summary['folds_run'])} of {args.cv} speaker folds: {summary['int8_accuracy']['mean']:.4f} "
               f"± {summary['int8_accuracy']['std']:.4f}")
         return 0
     metrics = run_training(config, args.out, force=args.force, resume=args.resume)
@@ -45,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
           f"({metrics['n_validation']} clips); int8 weights {metrics['int8_weight_bytes']} bytes; "
           f"trained in {metrics['train_seconds'] / 60:.1f} min")
     return 0
+
+
+def _fold_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise KwsError(f"--cv-folds {text!r}: expected fold numbers separated by commas, e.g. 0,1") from None
 
 
 def register(subparsers) -> None:
@@ -56,6 +65,9 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
     parser.add_argument("--cv", type=int, metavar="K",
                         help="k-fold speaker cross-validation: train K runs (OUT/fold0..), write OUT/cv.md + cv.json")
+    parser.add_argument("--cv-folds", metavar="I,J",
+                        help="with --cv K: run only these folds (a paired screening against the same folds "
+                             "of another recipe)")
     parser.add_argument("--learning-curve", action="store_true",
                         help="with --cv K: cross-validate the recipe at 25/50/75/100 %% of the real speakers and "
                              "0/0.5/1/2x the synthetic speech; writes OUT/learning_curve.png")
