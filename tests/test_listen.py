@@ -19,13 +19,13 @@ from test_detect_cli import DEMO, check_demo_detections
 
 def test_listen_wav_fast(tmp_path, capsys):
     out = tmp_path / "heard.json"
-    assert main(["listen", "--wav", str(DEMO), "--fast", "--no-ui", "--json", str(out)]) == 0
+    assert main(["listen", "commands", "--wav", str(DEMO), "--fast", "--no-ui", "--json", str(out)]) == 0
     check_demo_detections(json.loads(out.read_text()))
     assert "keyword(s) in 27.1 s of audio" in capsys.readouterr().out
 
 
 def test_listen_without_input_device_says_how_to_fix(capsys):
-    assert main(["listen", "--device", "no-such-microphone-xyz", "--seconds", "1"]) == 1
+    assert main(["listen", "commands", "--device", "no-such-microphone-xyz", "--seconds", "1"]) == 1
     err = capsys.readouterr().err
     assert "no input device" in err and "--list-devices" in err
 
@@ -81,11 +81,11 @@ def test_listen_microphone_through_pulseaudio(pulseaudio, tmp_path):
     clip = tmp_path / "clip.wav"
     sf.write(clip, pcm, 16000, subtype="PCM_16")
     file_json, mic_json = tmp_path / "file.json", tmp_path / "mic.json"
-    assert main(["listen", "--wav", str(clip), "--fast", "--no-ui", "--json", str(file_json)]) == 0
+    assert main(["listen", "commands", "--wav", str(clip), "--fast", "--no-ui", "--json", str(file_json)]) == 0
     expected = json.loads(file_json.read_text())
     assert len(expected) >= 2, expected
 
-    listener = subprocess.Popen([sys.executable, "-m", "kws.cli", "listen", "--device", "pulse", "--no-ui",
+    listener = subprocess.Popen([sys.executable, "-m", "kws.cli", "listen", "commands", "--device", "pulse", "--no-ui",
                                  "--start-on-sound", "--seconds", "14.5", "--json", str(mic_json)],
                                 env=pulseaudio, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -130,6 +130,9 @@ class WakewordConfig:
     """Refuse an architecture whose int8 weights exceed this."""
     engines: tuple[str, ...] = ("espeak", "flite", "piper")
     """TTS engines (missing ones are skipped with a warning)."""
+    engine_weights: dict = dataclasses.field(default_factory=dict)
+    """Share of the synthetic clips per engine (e.g. ``{kokoro = 0.3, espeak = 0.4}``); empty = the
+    defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
     seed: int = 0
     """Seed of every random choice."""
     jobs: int = 2
@@ -167,6 +170,11 @@ class WakewordConfig:
         if self.target_fa_per_hour <= 0:
             raise ConfigError("WakewordConfig: target_fa_per_hour must be > 0")
         detector_config(self)  # validate the [detector] table now
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """Engine shares for kws synth (None = its defaults)."""
+        return dict(self.engine_weights) or None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))
@@ -400,7 +408,7 @@ def synth_positives(phrase: Phrase, config: WakewordConfig, window_ms: int,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # failures are summarised below, not one warning per clip
             report = run_synthesis({phrase.label: phrase.text}, config.positives, out_dir, seed=config.seed,
-                                   engines=list(config.engines), jobs=config.jobs, progress=True)
+                                   engines=list(config.engines), weights=config.weights, jobs=config.jobs, progress=True)
         failed = {}
         for f in report.failures:
             failed.setdefault(f.voice.split(":")[0], []).append(f.reason)
@@ -411,7 +419,8 @@ def synth_positives(phrase: Phrase, config: WakewordConfig, window_ms: int,
     import multiprocessing
 
     available, _ = check_engines(config.engines)
-    plan = plan_clips({phrase.label: phrase.text}, config.positives, seed=config.seed, engines=available)
+    plan = plan_clips({phrase.label: phrase.text}, config.positives, seed=config.seed, engines=available,
+                      weights=config.weights)
     folder = out_dir / f"{phrase.label}_{window_ms}ms"
     folder.mkdir(parents=True, exist_ok=True)
     samples = 16 * window_ms
@@ -470,7 +479,7 @@ def synth_negatives(phrase: Phrase, config: WakewordConfig, log: Callable[[str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = run_synthesis(texts, counts, Path(config.cache_dir) / "synth", seed=config.seed,
-                               engines=list(config.engines), jobs=config.jobs, progress=True)
+                               engines=list(config.engines), weights=config.weights, jobs=config.jobs, progress=True)
     for line in report.summary_lines():
         log("  " + line.strip())
     if report.failures:

@@ -23,6 +23,9 @@ from kws.errors import KwsError
 _QUEUE_BLOCKS = 256
 #: A sample with |x| at most this is digital silence for --start-on-sound.
 _SILENCE_LSB = 2
+#: With no model named, `kws listen` runs the shipped wake word gating the shipped commands.
+DEFAULT_WAKE_MODEL = "computer"
+DEFAULT_COMMAND_MODEL = "commands"
 
 
 class AudioDeviceError(KwsError):
@@ -260,16 +263,31 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_devices:
         return list_devices()
+    if args.listen_s <= 0:
+        raise ConfigError(f"--listen-s {args.listen_s}: must be > 0")
     if args.fast and not args.wav:
         raise ConfigError("--fast needs --wav FILE (a microphone cannot go faster than real time)")
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError(f"--seconds {args.seconds}: must be > 0")
     from kws.model_native import fastest_model
 
-    model, _ = fastest_model(KwsModel.load(args.model), native=not args.reference_model)
+    model_name, then_name = args.model, args.then
+    if model_name is None:  # the Alexa-style default: the shipped wake word gates the shipped commands
+        model_name, then_name = DEFAULT_WAKE_MODEL, then_name or DEFAULT_COMMAND_MODEL
+    model, _ = fastest_model(KwsModel.load(model_name), native=not args.reference_model)
     config = detector_for(args, model)
     frontend, _ = streaming_frontend(model.frontend, native=not args.reference_frontend)
     stream = Stream(model, config, frontend=frontend)
+    detector_input = stream
+    if then_name:
+        from kws.detector import model_detector_config
+        from kws.two_stage import WakeThenCommand
+
+        command_model, _ = fastest_model(KwsModel.load(then_name), native=not args.reference_model)
+        command_frontend, _ = streaming_frontend(command_model.frontend, native=not args.reference_frontend)
+        command_stream = Stream(command_model, model_detector_config(command_model.source), frontend=command_frontend)
+        detector_input = WakeThenCommand(stream, command_stream, listen_s=args.listen_s)
+        print(f"two-stage: {model_name} opens {args.listen_s:g} s for a command of {then_name}")
     rate = model.frontend.sample_rate_hz
     block = rate * args.block_ms // 1000
     blocks: queue.Queue = queue.Queue(maxsize=_QUEUE_BLOCKS)
@@ -310,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
                 if limit is not None:
                     pcm = pcm[: limit - n_samples]
                 n_samples += pcm.size
-                for d in stream.process(pcm):
+                for d in detector_input.process(pcm):
                     detections.append(d)
                     display.detection(d)
                 display.audio(pcm, n_samples / rate)
@@ -344,8 +362,14 @@ def register(subparsers) -> None:
         "listen", help="live keyword spotting from a microphone (or --wav FILE)",
         description="Listen to a microphone (PortAudio via sounddevice) and show the input level, live score bars "
                     "and a log of detections. --wav FILE plays a file through the same path instead.")
-    parser.add_argument("model", nargs="?", default="commands", metavar="MODEL",
-                        help="run folder, .tflite file or shipped model name (default: commands)")
+    parser.add_argument("model", nargs="?", default=None, metavar="MODEL",
+                        help="run folder, .tflite file or shipped model name (default: the shipped wake word "
+                             f"{DEFAULT_WAKE_MODEL!r} gating the shipped {DEFAULT_COMMAND_MODEL!r}, as with --then)")
+    parser.add_argument("--then", metavar="MODEL",
+                        help="two-stage: MODEL (e.g. commands) is heard only for --listen-s seconds after MODEL "
+                             "detects its wake word ('computer, lights on')")
+    parser.add_argument("--listen-s", type=float, default=3.0, metavar="S",
+                        help="with --then: seconds a wake detection keeps the command model listening (default 3)")
     parser.add_argument("--device", default=None, metavar="NAME|INDEX",
                         help="input device (see --list-devices; 'pulse' for PulseAudio); default: the system's")
     parser.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
