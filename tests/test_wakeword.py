@@ -124,8 +124,8 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     config = tiny_config(tmp_path)
     real_save = loop.save_checkpoint
 
-    def save_then_interrupt(run_dir, model, epoch, history):
-        real_save(run_dir, model, epoch, history)
+    def save_then_interrupt(run_dir, model, epoch, history, *average):
+        real_save(run_dir, model, epoch, history, *average)
         if epoch == 1:
             raise KeyboardInterrupt
 
@@ -167,6 +167,32 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     assert (tmp_path / "c" / "kws_model.c").is_file()
     clip = sorted((real_data / "speech_commands_v0.02_test" / "yes").glob("*.wav"))[0]
     assert main(["detect", str(run), str(clip)]) == 0
+
+
+def test_a_phrase_longer_than_a_second_gets_a_longer_window_end_to_end(real_data, tmp_path):
+    """Train, export (C verified against TFLite Micro on the longer window) and detect a long phrase."""
+    pytest.importorskip("tensorflow")
+    from kws.cli import main
+    from kws.model import KwsModel
+
+    run = tmp_path / "run"
+    config = dataclasses.replace(tiny_config(tmp_path), positives=12, confusable_clips=6, common_word_clips=6,
+                                 train=dataclasses.replace(tiny_config(tmp_path).train, epochs=1))
+    metrics = wakeword.run_wakeword("okay computer start listening now", config, run, log=lambda line: None)
+    model = KwsModel.load(run)
+    assert model.frontend.clip_duration_ms == metrics["clip_duration_ms"] > 1000
+    assert model.frontend.frames_per_clip > 49 and model.labels[-1] == "okay_computer_start_listening_now"
+    assert main(["export", str(run), "--out", str(tmp_path / "c"), "--target", "host", "--verify",
+                 "--clips", "24"]) == 0
+    config_h = (tmp_path / "c" / "kws_config.h").read_text()
+    assert f"{model.frontend.frames_per_clip}" in config_h
+    long_clip = tmp_path / "long.wav"
+    from kws.audio import read_audio, write_wav
+
+    pcm = np.concatenate([read_audio(p) for p in sorted((real_data / "speech_commands_v0.02_test" / "no")
+                                                          .glob("*.wav"))[:3]])
+    write_wav(long_clip, pcm, 16000)
+    assert main(["detect", str(run), str(long_clip)]) == 0
 
 
 def test_longer_window_models_load_with_their_own_window(tmp_path):
