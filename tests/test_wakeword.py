@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.errors import ConfigError, DataError
+from kws.errors import ConfigError, DataError, ModelError
 
 wakeword = pytest.importorskip("kws.training.wakeword")  # needs the train extra only for the end-to-end parts
 
@@ -167,6 +167,17 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     assert (tmp_path / "c" / "kws_model.c").is_file()
     clip = sorted((real_data / "speech_commands_v0.02_test" / "yes").glob("*.wav"))[0]
     assert main(["detect", str(run), str(clip)]) == 0
+
+    from kws.training.ship import ship
+
+    shipped = ship(run, "alexa", models_dir=tmp_path / "models")
+    assert sorted(p.name for p in shipped.iterdir()) == ["config.json", "detector.json", "metrics.json",
+                                                         "model_int8.tflite", "wakeword_config.json"]
+    assert KwsModel.load(shipped).labels == model.labels
+    assert model_detector_config(shipped) == detector
+    (run / "wakeword_config.json").unlink()
+    with pytest.raises(ModelError, match="train_config.json or wakeword_config.json"):
+        ship(run, "alexa", models_dir=tmp_path / "models")
 
 
 def test_a_phrase_longer_than_a_second_gets_a_longer_window_end_to_end(real_data, tmp_path):
