@@ -12,11 +12,14 @@ $(STAMP): pyproject.toml scripts/setup.sh
 ## demo: install what is missing, then classify the bundled clips (one per class) with the shipped
 ## int8 `commands` model, draw the device features of the example "yes", and stream the bundled
 ## recording of commands said between sentences over noise through `kws listen` (no microphone needed),
-## and export the model as C, built for the host and a QEMU Cortex-M4 with measured figures
+## then the bundled "computer, on" / "computer, stop" recording through the default two-stage listener
+## (shipped wake word `computer` gating `commands`), and export the model as C, built for the host and a
+## QEMU Cortex-M4 with measured figures
 demo: $(STAMP)
 	$(KWS) eval commands --data kws/data/demo --plot $(OUT)/demo_confusion.png
 	$(KWS) features --png $(OUT)/demo_features.png
 	$(KWS) listen commands --wav kws/data/demo_commands_in_speech.wav --fast --no-ui
+	$(KWS) listen --wav kws/data/demo_computer_commands.wav --fast --no-ui
 	$(KWS) export commands --out $(OUT)/commands_c --target all --force
 
 ## test: install what is missing, then run the whole test suite
