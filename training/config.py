@@ -97,6 +97,10 @@ class TrainConfig:
     defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
     silence_examples: int = 400
     """Generated ``_silence_`` examples (background noise at random low gain)."""
+    silence_rms_dbfs: tuple[float, ...] = ()
+    """(low, high): generated ``_silence_`` examples get an RMS level drawn uniformly in this dBFS range
+    (e.g. quiet room -60 to loud cafe -15), so loud non-speech is silence too; empty = the Speech
+    Commands rule (a gain of 0..1 on the recording's own level)."""
     augment_variants: int = 3
     """Augmented copies per training clip (plus the clean one), cached as features."""
     real_augment_variants: int = -1
@@ -122,6 +126,10 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
+        if self.silence_rms_dbfs and not (len(self.silence_rms_dbfs) == 2
+                                          and self.silence_rms_dbfs[0] < self.silence_rms_dbfs[1] <= 0.0):
+            raise ConfigError(f"TrainConfig: silence_rms_dbfs must be empty or [low, high] with low < high <= 0, "
+                              f"got {list(self.silence_rms_dbfs)}")
         if not 0.0 <= self.weight_average_decay < 1.0:
             raise ConfigError(f"TrainConfig: weight_average_decay must be in [0, 1), got {self.weight_average_decay}")
         if self.folds == 1 or self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):

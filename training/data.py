@@ -17,7 +17,7 @@ from kws.datasets.manifest import ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import DataError
 from kws.training.config import TrainConfig
-from kws.training.features import SILENCE_PREFIX
+from kws.training.features import SILENCE_PREFIX, silence_level_suffix
 
 SOURCE_NOISE = "noise"
 """Source of generated ``_silence_`` examples (real noise at random gain); used by every ablation."""
@@ -102,7 +102,8 @@ def silence(config: TrainConfig) -> list[ClipRecord]:
     """Generated ``_silence_`` examples (their audio is made by the featuriser from background noise)."""
     if "_silence_" not in config.labels:
         return []
-    return [ClipRecord(path=f"{SILENCE_PREFIX}{config.seed}:{i}", label="_silence_", speaker="noise",
+    level = silence_level_suffix(config.silence_rms_dbfs)
+    return [ClipRecord(path=f"{SILENCE_PREFIX}{config.seed}:{i}{level}", label="_silence_", speaker="noise",
                        source=SOURCE_NOISE) for i in range(config.silence_examples)]
 
 

@@ -33,6 +33,29 @@ from kws.training.augment import AugmentConfig, augment_waveform
 
 SILENCE_PREFIX = "silence:"
 """Records whose path starts with this are generated ``_silence_`` examples, not files."""
+#: A generated silence path may end in ``@LOW,HIGH``: its RMS level in dBFS is drawn from that range
+#: (the spec is part of the path, so the feature cache tells the two kinds apart).
+SILENCE_LEVEL_SEPARATOR = "@"
+
+
+def silence_level_suffix(rms_dbfs: Sequence[float]) -> str:
+    return f"{SILENCE_LEVEL_SEPARATOR}{rms_dbfs[0]:g},{rms_dbfs[1]:g}" if rms_dbfs else ""
+
+
+def silence_audio(path: str, bank, rng: np.random.Generator, n_samples: int, sample_rate_hz: int) -> np.ndarray:
+    """The float audio of a generated ``_silence_`` example ``silence:SEED:I[@LOW,HIGH]``."""
+    from kws.datasets.noise import make_silence_clip
+
+    _, _, level = path.partition(SILENCE_LEVEL_SEPARATOR)
+    if not level:
+        return int16_to_float(make_silence_clip(bank, rng, duration_s=n_samples / sample_rate_hz))
+    low_dbfs, high_dbfs = (float(v) for v in level.split(","))
+    noise = int16_to_float(make_silence_clip(bank, rng, duration_s=n_samples / sample_rate_hz, gain_range=(1.0, 1.0)))
+    rms = float(np.sqrt(np.mean(np.square(noise, dtype=np.float64))))
+    if rms <= 0.0:
+        return noise  # digital silence stays silence
+    target = 10 ** (rng.uniform(low_dbfs, high_dbfs) / 20)
+    return np.clip(noise * (target / rms), -1.0, 1.0).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,12 +143,10 @@ def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash:
 def _load_audio(job: FeatureJob, state: _WorkerState, audio_hash: str) -> np.ndarray:
     n_samples = state.frontend.clip_samples
     if job.path.startswith(SILENCE_PREFIX):
-        from kws.datasets.noise import make_silence_clip
-
         if state.noise_bank is None:
             raise AudioError(f"{job.path}: silence examples need background noise (none loaded)")
         rng = np.random.default_rng(example_seed(job.seed, audio_hash, -1))
-        return int16_to_float(make_silence_clip(state.noise_bank, rng, duration_s=n_samples / state.frontend.sample_rate_hz))
+        return silence_audio(job.path, state.noise_bank, rng, n_samples, state.frontend.sample_rate_hz)
     return window_around_speech(read_audio_float(job.path, state.frontend.sample_rate_hz), n_samples)
 
 
