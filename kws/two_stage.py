@@ -31,7 +31,7 @@ class TwoStageEvent(NamedTuple):
 
     @property
     def label(self) -> str:
-        return self.wake.label if self.command is None else f"{self.wake.label} → {self.command.label}"
+        return self.wake.label if self.command is None else f"{self.wake.label}, {self.command.label}"
 
     @property
     def time_s(self) -> float:

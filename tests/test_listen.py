@@ -102,3 +102,21 @@ def test_listen_microphone_through_pulseaudio(pulseaudio, tmp_path):
     assert [d["label"] for d in heard] == [d["label"] for d in expected], output
     for mic, ref in zip(heard, expected):
         assert abs(mic["time_s"] - ref["time_s"]) <= 0.1 + 1e-6, (mic, ref)  # one inference period
+
+
+def test_listen_without_a_model_is_the_two_stage_computer_then_commands(tmp_path, capsys):
+    """The bundled two-stage demo: 'go' alone is ignored; 'computer, on' and 'computer, stop' come out."""
+    demo = Path(__file__).resolve().parents[1] / "kws" / "data" / "demo_computer_commands.wav"
+    out = tmp_path / "heard.json"
+    assert main(["listen", "--wav", str(demo), "--fast", "--no-ui", "--json", str(out)]) == 0
+    assert "two-stage: computer opens 3 s for a command of commands" in capsys.readouterr().out
+    heard = json.loads(out.read_text())
+    assert [d["label"] for d in heard] == ["computer", "computer, on", "computer", "computer, stop"], heard
+    # the words are centred at 9.4 s (computer), 10.6 s (on), 15.7 s (computer), 16.8 s (stop)
+    for d, centre_s in zip(heard, [9.4, 10.6, 15.7, 16.8]):
+        assert centre_s < d["time_s"] < centre_s + 1.5, d
+
+
+def test_listen_window_must_be_positive(capsys):
+    assert main(["listen", "commands", "--then", "commands", "--listen-s", "0", "--wav", "x.wav"]) == 1
+    assert "--listen-s 0" in capsys.readouterr().err

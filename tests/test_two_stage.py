@@ -41,14 +41,14 @@ def test_commands_count_only_in_the_window_a_wake_word_opened(chunk):
                 Detection("off", 3.5, 110),    # window already closed by "on": dropped
                 Detection("go", 14.5, 110)]    # 4.5 s after the second wake word: too late
     events = run(wake, commands, chunk)
-    assert [e.label for e in events] == ["computer", "computer → on", "computer"]
+    assert [e.label for e in events] == ["computer", "computer, on", "computer"]
     assert events[1].wake.time_s == 2.0 and events[1].time_s == 2.8 and events[1].score == 110
 
 
 def test_a_longer_window_takes_the_late_command_and_a_new_wake_word_restarts_it():
     wake = [Detection("computer", 2.0, 100), Detection("computer", 4.0, 95)]
     commands = [Detection("go", 6.5, 110)]
-    assert [e.label for e in run(wake, commands, 1600, listen_s=3.0)] == ["computer", "computer", "computer → go"]
+    assert [e.label for e in run(wake, commands, 1600, listen_s=3.0)] == ["computer", "computer", "computer, go"]
     assert [e.label for e in run(wake, commands, 1600, listen_s=2.0)] == ["computer", "computer"]
 
 
