@@ -50,6 +50,16 @@ def plot_training_curves(history: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def validation_description(config: TrainConfig) -> str:
+    """What the run's validation clips are, in words (metrics.json ``validation``)."""
+    silence = " + _silence_ cut from held-out noise recordings" if config.validation_silence else ""
+    if config.all_speakers:
+        return f"no speech held out (every speaker of {config.real_data} trains){silence}"
+    if config.folds:
+        return f"speaker fold {config.fold} of {config.folds} of {config.real_data}{silence}"
+    return f"speaker-disjoint {config.validation_fraction:.0%} of {config.real_data}{silence}"
+
+
 def finish_run(model, config: TrainConfig, frontend: FrontendConfig, data, history: list[dict], run_dir: Path, *,
                train_seconds: float, ablation: dict, log: Callable[[str], None] = print) -> dict:
     """Quantise, evaluate float and int8 on the validation speakers, and write the run's files."""
@@ -95,7 +105,7 @@ def finish_run(model, config: TrainConfig, frontend: FrontendConfig, data, histo
         "train_seconds": round(train_seconds, 1),
         "ablation_val_accuracy": ablation,
         "bad_files": [{"path": p, "reason": r} for p, r in data.bad_files],
-        "validation": f"speaker-disjoint {config.validation_fraction:.0%} of {config.real_data}",
+        "validation": validation_description(config),
     }
     write_json_atomic(run_dir / "metrics.json", metrics)
     plot_training_curves(history, run_dir / "training_curves.png",
