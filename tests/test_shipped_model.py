@@ -29,22 +29,32 @@ def test_eval_by_name_on_bundled_demo_clips(tmp_path):
     assert main(["eval", "commands", "--data", str(DEMO), "--json", str(out), "--plot", str(tmp_path / "c.png")]) == 0
     result = json.loads(out.read_text())
     assert result["n"] == 12 and result["bad_files"] == []
-    assert result["accuracy"] >= 0.75  # one clip per class; the model is ~92% accurate
+    assert result["accuracy"] >= 0.75  # one clip per class; the recipe is ~89 % accurate on new speakers
 
 
-def test_published_validation_accuracy_is_reproduced(speech_commands_dir):
-    """Recompute metrics.json's int8 accuracy on the same speaker-disjoint split, with TFLite Micro."""
+def test_published_figures_are_reproduced(speech_commands_dir, monkeypatch):
+    """Recompute metrics.json's int8 figures with TFLite Micro from the recipe in train_config.json.
+
+    The shipped model trains on every speaker (its accuracy on new speakers is the recipe's
+    cross-validated figure), so what is left to reproduce is what it held out: the ``_silence_``
+    clips and ambience windows cut from the held-out noise recordings.
+    """
+    from kws.evaluation import evaluate_clips
     from kws.training.config import train_config_from_dict
     from kws.training.data import real_split
-    from kws.audio import read_audio
-    from kws.evaluation import evaluate_clips
+    from kws.training.validation import held_out_audio, robustness_metrics
 
+    monkeypatch.setenv("KWS_DATA", str(speech_commands_dir.parent))
     config = train_config_from_dict(json.loads((SHIPPED / "train_config.json").read_text()))
-    config = dataclasses.replace(config, real_data=str(speech_commands_dir))
+    assert config.all_speakers and config.noise_folds >= 2
     _, validation, _ = real_split(config)
+    assert validation == []  # every speaker trained
     model = KwsModel.load("commands")
-    result = evaluate_clips(model, [read_audio(r.path) for r in validation], [r.label for r in validation])
+    held = held_out_audio(config, model.frontend)
     metrics = json.loads((SHIPPED / "metrics.json").read_text())
-    assert result.n == metrics["n_validation"]
-    assert result.accuracy == pytest.approx(metrics["int8_val_accuracy"], abs=1e-4)
-    assert np.array_equal(result.confusion, np.array(metrics["confusion"]))
+    silence = evaluate_clips(model, held.silence, ["_silence_"] * len(held.silence))
+    assert silence.n == metrics["n_validation"] == config.validation_silence
+    assert silence.accuracy == pytest.approx(metrics["int8_val_accuracy"], abs=1e-4)
+    robustness = robustness_metrics(model, [], np.zeros(0, np.int64), held, config, model.frontend)
+    assert robustness["ambience_false_command_rate"] == metrics["robustness"]["ambience_false_command_rate"]
+    assert robustness["noise_held_out"] == metrics["robustness"]["noise_held_out"]

@@ -35,6 +35,14 @@ def test_phrase_normalisation_and_common_word_warning():
         assert "common word" in wakeword.check_phrase(common).warnings[0]
 
 
+def test_a_common_word_warning_comes_back_with_its_measured_false_accepts():
+    phrase = wakeword.check_phrase("yes")
+    metrics = {"report": {"hours_negative": 0.25, "speech": {"false_accepts_per_hour": 12.0}}}
+    [line] = wakeword.measured_warnings(phrase, metrics)
+    assert "very common word" in line and "measured: 12.0 false accepts per hour on 0.25 h" in line
+    assert wakeword.measured_warnings(wakeword.check_phrase("alexa"), metrics) == []
+
+
 def test_window_follows_the_phrase_duration():
     assert wakeword.window_for(0.6) == 1000
     assert wakeword.window_for(0.85) == 1000

@@ -744,7 +744,17 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
         "bad_files": [{"path": p, "reason": r} for p, r in sorted(set(bad_files))],
     })
     write_json_atomic(run_dir / "metrics.json", metrics)
+    for line in measured_warnings(phrase, metrics):
+        log(line)
     return metrics
+
+
+def measured_warnings(phrase: Phrase, metrics: dict) -> list[str]:
+    """The phrase's warnings again at the end of a run, with the false-accept rate they were about."""
+    report = metrics.get("report", {})
+    fa_per_hour = report.get("speech", {}).get("false_accepts_per_hour")
+    return [f"warning: {note}; measured: {fa_per_hour} false accepts per hour on {report.get('hours_negative')} h "
+            f"of held-out speech and ambience at the calibrated threshold" for note in phrase.warnings]
 
 
 def validation_examples(positives: list[ClipRecord], splits: Splits, frontend: FrontendConfig, index: dict,
