@@ -251,7 +251,9 @@ def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: 
     with atomic_path(run_dir / "model.keras") as tmp:
         model.save(tmp)
     write_history_csv(run_dir / "history.csv", history)
-    ablation_results = ablation(config, data, frontend, log) if config.ablation_epochs > 0 else {}
+    # the ablation compares data sources on held-out speakers; with every speaker trained there are none
+    run_ablation = config.ablation_epochs > 0 and not config.all_speakers
+    ablation_results = ablation(config, data, frontend, log) if run_ablation else {}
     metrics = finish_run(model, config, frontend, data, history, run_dir, train_seconds=train_seconds,
                          ablation=ablation_results, log=log)
     if config.noise_folds:
