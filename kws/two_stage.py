@@ -21,6 +21,18 @@ from kws.streaming import Stream
 
 #: Seconds after a wake detection during which a command is accepted.
 DEFAULT_LISTEN_S = 3.0
+#: Probability a command needs inside a window. The command model's own thresholds are calibrated
+#: for few false accepts per hour of ungated audio; behind a wake word the false-accept rate is
+#: bounded by the wake word's, so the gated stage can take a command on a lower score.
+DEFAULT_GATED_PROBABILITY = 0.75
+
+
+def gated_detector_config(config, model, probability: float = DEFAULT_GATED_PROBABILITY):
+    """``config`` with every command label's threshold set to ``probability`` (in the model's int8 units)."""
+    from kws.detector import probability_to_int8
+
+    value = probability_to_int8(probability, model.output_scale, model.output_zero_point)
+    return config.with_thresholds({label: value for label in model.labels if label not in config.ignored_labels})
 
 
 class TwoStageEvent(NamedTuple):

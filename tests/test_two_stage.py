@@ -57,3 +57,16 @@ def test_models_of_different_sample_rates_are_refused():
         WakeThenCommand(ScriptedStream([], 16000), ScriptedStream([], 8000))
     with pytest.raises(ValueError, match="listen_s"):
         WakeThenCommand(ScriptedStream([]), ScriptedStream([]), listen_s=0)
+
+
+def test_gated_thresholds_replace_the_calibrated_ones_for_commands_only():
+    from kws.detector import model_detector_config, probability_to_int8
+    from kws.model import KwsModel
+    from kws.two_stage import gated_detector_config
+
+    model = KwsModel.load("commands")
+    calibrated = model_detector_config(model.source)
+    gated = dict(gated_detector_config(calibrated, model, 0.75).thresholds_int8)
+    assert set(gated) >= set(model.labels[2:]) and gated["stop"] == probability_to_int8(0.75) == 64
+    assert not set(gated) & set(calibrated.ignored_labels)  # _silence_ / _unknown_ never trigger anyway
+    assert gated_detector_config(calibrated, model, 0.75).smoothing_inferences == calibrated.smoothing_inferences

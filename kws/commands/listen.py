@@ -281,13 +281,15 @@ def run(args: argparse.Namespace) -> int:
     detector_input = stream
     if then_name:
         from kws.detector import model_detector_config
-        from kws.two_stage import WakeThenCommand
+        from kws.two_stage import WakeThenCommand, gated_detector_config
 
         command_model, _ = fastest_model(KwsModel.load(then_name), native=not args.reference_model)
         command_frontend, _ = streaming_frontend(command_model.frontend, native=not args.reference_frontend)
-        command_stream = Stream(command_model, model_detector_config(command_model.source), frontend=command_frontend)
+        gated = gated_detector_config(model_detector_config(command_model.source), command_model, args.then_threshold)
+        command_stream = Stream(command_model, gated, frontend=command_frontend)
         detector_input = WakeThenCommand(stream, command_stream, listen_s=args.listen_s)
-        print(f"two-stage: {model_name} opens {args.listen_s:g} s for a command of {then_name}")
+        print(f"two-stage: {model_name} opens {args.listen_s:g} s for a command of {then_name} "
+              f"(p >= {args.then_threshold:g})")
     rate = model.frontend.sample_rate_hz
     block = rate * args.block_ms // 1000
     blocks: queue.Queue = queue.Queue(maxsize=_QUEUE_BLOCKS)
@@ -370,6 +372,10 @@ def register(subparsers) -> None:
                              "detects its wake word ('computer, lights on')")
     parser.add_argument("--listen-s", type=float, default=3.0, metavar="S",
                         help="with --then: seconds a wake detection keeps the command model listening (default 3)")
+    parser.add_argument("--then-threshold", type=float, default=0.75, metavar="P",
+                        help="with --then: probability a command needs inside the window (default 0.75; the wake "
+                             "word already guards against false accepts, so the command model's own calibrated "
+                             "thresholds are not used)")
     parser.add_argument("--device", default=None, metavar="NAME|INDEX",
                         help="input device (see --list-devices; 'pulse' for PulseAudio); default: the system's")
     parser.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
