@@ -34,8 +34,10 @@ golden: $(STAMP)
 bench: $(STAMP)
 	$(KWS) bench frontend
 
-## ship: copy the finished run runs/commands into kws/models/commands (after `kws train`)
+## ship: copy the finished run runs/commands into kws/models/commands (after `kws train`), keeping the
+## shipped detector settings; then run scripts/calibrate_commands.sh for its thresholds
 ship: $(STAMP)
+	test -f runs/commands/detector.json || cp kws/models/commands/detector.json runs/commands/
 	$(VENV)/bin/python -m kws.training.ship runs/commands commands
 
 clean:
