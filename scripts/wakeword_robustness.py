@@ -91,18 +91,18 @@ def main() -> int:
     splits = json.loads((run / "splits.json").read_text())
     negatives, bad = read_negatives([Path(p) for p in splits["speech"]["report"] + splits["ambience"]["report"]], rate)
     pairs, _ = positive_files(Path(args.data) / "wakeword_clips" / args.keyword, model, config, args.keyword)
-    clips, labels, files, bad_pos = decode_positives(spread(pairs, args.limit), rate)
+    clips, _, _, bad_pos = decode_positives(spread(pairs, args.limit), rate)
     thresholds = keyword_thresholds(model, config)
     frontend, _ = streaming_frontend(model.frontend)
+    # summarise() also counts false accepts on a negative stream; FRR alone is wanted here: 1 s of silence
+    no_negatives = record(model, config, iter([np.zeros(rate, np.int16)]), frontend=frontend)
 
     def frr(clip_list: list[np.ndarray], snr_db: float | None) -> float:
         placed = []
         frontend.reset()
         positive = record(model, config, condition_stream(clip_list, args.keyword, Background(negatives), snr_db, rate,
                                                           placed), frontend=frontend)
-        frontend.reset()
-        empty = record(model, config, iter([np.zeros(rate, np.int16)]), frontend=frontend)
-        return float(summarise(model, config, thresholds, positive, placed, empty, 1.0)["false_reject_rate"])
+        return float(summarise(model, config, thresholds, positive, placed, no_negatives, 1.0)["false_reject_rate"])
 
     by_snr = {("clean" if s is None else f"{s:g} dB"): frr(clips, s) for s in SNRS_DB}
     by_rt60 = {f"{r:g} s": frr(clips if r == 0 else reverberant(clips, r, rate, seed=1), None) for r in RT60S_S}

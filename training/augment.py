@@ -192,6 +192,15 @@ def headroom_db(audio: np.ndarray, max_peak: float = 1.0) -> float:
     return 20.0 * math.log10(max_peak / peak)
 
 
+def scale_to_rms_dbfs(audio: np.ndarray, rms_dbfs: float) -> np.ndarray:
+    """``audio`` (floats in [-1, 1]) scaled to an RMS level of ``rms_dbfs``, clipped to [-1, 1]; silence stays
+    silence. The dtype of ``audio`` is kept."""
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    if rms <= 0.0:
+        return np.zeros_like(audio)
+    return np.clip(audio * (10.0 ** (rms_dbfs / 20.0) / rms), -1.0, 1.0)
+
+
 def apply_gain_db(
     audio: np.ndarray, gain_db: float, *, max_peak: float = 1.0, on_clip: str = "limit"
 ) -> np.ndarray:

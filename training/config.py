@@ -154,6 +154,15 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def jsonable(value):
+    """``value`` with every tuple turned into a list (what JSON gives back), nested."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def train_config_from_dict(data: dict[str, Any], *, where: str = "train config") -> TrainConfig:
     data = dict(data)
     augment = from_dict(AugmentConfig, data.pop("augment", {}), where=f"{where} [augment]")

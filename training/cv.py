@@ -101,8 +101,9 @@ def plot_folds(summary: dict, path: Path) -> None:
         ax.plot(range(len(values)), values, marker="o", label=f"{name}: {np.mean(values):.3f}")
     ax.set_xlabel("fold (held-out speakers and noise)")
     ax.set_ylabel("accuracy")
-    ax.set_xticks(range(len(summary.get("folds_run", range(summary["n_folds"])))))
-    ax.set_xticklabels([str(f) for f in summary.get("folds_run", range(summary["n_folds"]))])
+    fold_ids = summary.get("folds_run", list(range(summary["n_folds"])))
+    ax.set_xticks(range(len(fold_ids)))
+    ax.set_xticklabels([str(f) for f in fold_ids])
     ax.legend(fontsize=8)
     ax.set_title(f"{summary['n_folds']}-fold speaker cross-validation")
     with atomic_path(path) as tmp:

@@ -29,7 +29,7 @@ from kws.errors import AudioError
 from kws.clips import fit_to_clip
 from kws.fileio import atomic_path
 from kws.frontend import compute_features
-from kws.training.augment import AugmentConfig, augment_waveform
+from kws.training.augment import AugmentConfig, augment_waveform, scale_to_rms_dbfs
 
 SILENCE_PREFIX = "silence:"
 """Records whose path starts with this are generated ``_silence_`` examples, not files."""
@@ -51,11 +51,7 @@ def silence_audio(path: str, bank, rng: np.random.Generator, n_samples: int, sam
         return int16_to_float(make_silence_clip(bank, rng, duration_s=n_samples / sample_rate_hz))
     low_dbfs, high_dbfs = (float(v) for v in level.split(","))
     noise = int16_to_float(make_silence_clip(bank, rng, duration_s=n_samples / sample_rate_hz, gain_range=(1.0, 1.0)))
-    rms = float(np.sqrt(np.mean(np.square(noise, dtype=np.float64))))
-    if rms <= 0.0:
-        return noise  # digital silence stays silence
-    target = 10 ** (rng.uniform(low_dbfs, high_dbfs) / 20)
-    return np.clip(noise * (target / rms), -1.0, 1.0).astype(np.float32)
+    return scale_to_rms_dbfs(noise, rng.uniform(low_dbfs, high_dbfs)).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 from kws.config import FrontendConfig
 from kws.errors import ConfigError
 from kws.fileio import atomic_path, write_json_atomic
-from kws.training.config import TrainConfig, train_config_from_dict
+from kws.training.config import TrainConfig, jsonable, train_config_from_dict
 from kws.training.data import SOURCE_NOISE, assemble
 from kws.training.features import featurise, jobs_for
 from kws.training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
@@ -70,7 +70,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, *, force: bool, resume: 
             raise ConfigError(f"{run_dir}: --resume with a different config than the interrupted run")
         return
     fresh_run_dir(run_dir, force=force)
-    write_json_atomic(saved, _jsonable(config.to_dict()))
+    write_json_atomic(saved, jsonable(config.to_dict()))
 
 
 def fresh_run_dir(run_dir: Path, *, force: bool) -> None:
@@ -80,14 +80,6 @@ def fresh_run_dir(run_dir: Path, *, force: bool) -> None:
             raise ConfigError(f"{run_dir} already exists; use --force to overwrite it or --resume to continue it")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @dataclasses.dataclass

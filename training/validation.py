@@ -22,6 +22,7 @@ from kws.config import FrontendConfig
 from kws.evaluation import confusion_matrix, EvalResult
 from kws.frontend import compute_features_many
 from kws.model import KwsModel
+from kws.training.augment import scale_to_rms_dbfs
 from kws.training.config import TrainConfig
 
 #: RMS range (dBFS) of the ambience windows: quiet room to loud cafe.
@@ -74,9 +75,7 @@ def held_out_audio(config: TrainConfig, frontend: FrontendConfig) -> HeldOutAudi
     ambience = []
     for _ in range(config.ambience_windows):
         window = bank.sample(frontend.clip_samples, rng).astype(np.float64)
-        rms = np.sqrt(np.mean(window**2))
-        target = 10.0 ** (rng.uniform(*AMBIENCE_RMS_DBFS) / 20.0)
-        ambience.append(float_to_int16(np.clip(window * (target / rms if rms > 0 else 0.0), -1.0, 1.0)))
+        ambience.append(float_to_int16(scale_to_rms_dbfs(window, rng.uniform(*AMBIENCE_RMS_DBFS))))
     return HeldOutAudio(silence, ambience, held, bank)
 
 

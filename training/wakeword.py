@@ -53,7 +53,7 @@ from kws.datasets.manifest import SOURCE_REAL, SOURCE_SYNTHETIC, ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import ConfigError, DataError
 from kws.fileio import atomic_dir, atomic_path, write_json_atomic
-from kws.training.config import TrainConfig, read_toml, train_config_from_dict
+from kws.training.config import TrainConfig, jsonable, read_toml, train_config_from_dict
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
 SELECTION_FILE = "selection.json"
@@ -177,15 +177,7 @@ class WakewordConfig:
         return dict(self.engine_weights) or None
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return jsonable(dataclasses.asdict(self))
 
 
 def wakeword_config_from_dict(data: dict[str, Any], *, where: str = "wakeword config") -> WakewordConfig:
