@@ -326,3 +326,50 @@ def test_learning_curve_points_and_real_speaker_share(tiny_real, tmp_path):
     results = {name: {"mean": 0.8, "std": 0.01} for name in points}
     plot_curve(results, tmp_path / "curve.png", 5)
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mixup_blends_inputs_and_labels_alike_and_is_off_at_zero():
+    from kws.training.loop import mixup
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 49, 10)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 64)]
+    same_x, same_y = mixup(x, y, 0.0, rng)
+    assert same_x is x and same_y is y  # off: the epoch is untouched (and no random draw is spent)
+    mixed_x, mixed_y = mixup(x, y, 0.4, np.random.default_rng(1))
+    assert mixed_x.shape == x.shape and mixed_x.dtype == x.dtype
+    np.testing.assert_allclose(mixed_y.sum(axis=1), 1.0, rtol=1e-6)  # still a distribution
+    own = (mixed_y * y).sum(axis=1)
+    assert np.all(own >= 0.5 - 1e-6)  # every example keeps the larger share of its own label
+    assert np.any(own < 0.99)  # and some are really blended
+    # inputs that carry their own label are blended into exactly the blended label: same partner, same weight
+    x_is_label = np.repeat(y[:, None, :], 3, axis=1)
+    mixed_x, mixed_y = mixup(x_is_label, y, 0.4, np.random.default_rng(2))
+    np.testing.assert_allclose(mixed_x, np.repeat(mixed_y[:, None, :], 3, axis=1), rtol=1e-6)
+
+
+def test_learning_curve_on_some_folds_keeps_a_copied_baseline_point(tmp_path, monkeypatch):
+    import kws.training.cv as cv
+    from kws.training.learning_curve import run_learning_curve
+
+    calls = []
+
+    def fake_cross_validation(point, folder, n_folds, *, resume, only_folds, log):
+        calls.append((folder.name, only_folds, resume))
+        return {"folds_run": only_folds, "int8_accuracy": {"mean": 0.9, "std": 0.01}}
+
+    monkeypatch.setattr(cv, "run_cross_validation", fake_cross_validation)
+    baseline = tmp_path / "lc" / "real1_synth1"
+    baseline.mkdir(parents=True)
+    (baseline / cv.CV_FILE).write_text(json.dumps({"folds_run": [0, 1], "int8_accuracy": {"mean": 0.88, "std": 0.02}}))
+    results = run_learning_curve(TrainConfig(), tmp_path / "lc", 5, resume=True, only_folds=[1, 0], log=lambda _: None)
+    assert "real1_synth1" not in [name for name, _, _ in calls]  # the finished point is read, not retrained
+    assert all(only == [0, 1] for _, only, _ in calls)
+    assert results["real1_synth1"]["mean"] == 0.88 and len(results) == 7
+    saved = json.loads((tmp_path / "lc" / "learning_curve.json").read_text())
+    assert saved["folds_run"] == [0, 1] and (tmp_path / "lc" / "learning_curve.png").is_file()
+    # a point finished on other folds is not taken for this curve
+    (baseline / cv.CV_FILE).write_text(json.dumps({"folds_run": [2, 3], "int8_accuracy": {"mean": 0.5, "std": 0}}))
+    calls.clear()
+    run_learning_curve(TrainConfig(), tmp_path / "lc", 5, resume=True, only_folds=[0, 1], log=lambda _: None)
+    assert "real1_synth1" in [name for name, _, _ in calls]

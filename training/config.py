@@ -41,6 +41,9 @@ class TrainConfig:
     """Epochs of linear learning-rate warm-up."""
     label_smoothing: float = 0.05
     """Label smoothing of the cross-entropy loss."""
+    mixup_alpha: float = 0.0
+    """Mixup: each training input is blended with another of the epoch, features and one-hot labels
+    alike, by a weight drawn from Beta(alpha, alpha) (the larger part kept by the input). 0 = off."""
     weight_average_decay: float = 0.0
     """Per-step decay of an exponential moving average of the weights (e.g. 0.999, a horizon of
     ~1000 steps); the trained model gets the averaged weights. 0 = off."""
@@ -130,6 +133,8 @@ class TrainConfig:
                                           and self.silence_rms_dbfs[0] < self.silence_rms_dbfs[1] <= 0.0):
             raise ConfigError(f"TrainConfig: silence_rms_dbfs must be empty or [low, high] with low < high <= 0, "
                               f"got {list(self.silence_rms_dbfs)}")
+        if self.mixup_alpha < 0.0:
+            raise ConfigError(f"TrainConfig: mixup_alpha must be >= 0, got {self.mixup_alpha}")
         if not 0.0 <= self.weight_average_decay < 1.0:
             raise ConfigError(f"TrainConfig: weight_average_decay must be in [0, 1), got {self.weight_average_decay}")
         if self.folds == 1 or self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):

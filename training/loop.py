@@ -80,6 +80,23 @@ def epoch_inputs(train: Examples, order: np.ndarray, augment: AugmentConfig, fro
     return dequantize_features(masked, frontend), train.labels[order]
 
 
+def mixup(x: np.ndarray, y_onehot: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Blend every example with a random partner of the same epoch (Zhang et al., mixup).
+
+    The weight is drawn per example from Beta(alpha, alpha) and folded to >= 0.5, so each input keeps
+    the larger share and a batch still holds every drawn example mostly intact.
+    """
+    if alpha <= 0.0 or len(x) < 2:
+        return x, y_onehot
+    weight = rng.beta(alpha, alpha, size=len(x))
+    weight = np.maximum(weight, 1.0 - weight)
+    partner = rng.permutation(len(x))
+    x_weight = weight.reshape((-1,) + (1,) * (x.ndim - 1)).astype(x.dtype)
+    y_weight = weight[:, None].astype(y_onehot.dtype)
+    return (x_weight * x + (1 - x_weight) * x[partner],
+            y_weight * y_onehot + (1 - y_weight) * y_onehot[partner])
+
+
 def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
     """Linear warm-up then cosine decay to 1% of the peak, per optimizer step."""
     import keras
@@ -306,6 +323,7 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
                                        real_share=config.real_share)
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
         y_onehot = keras.utils.to_categorical(y, n_classes)
+        x, y_onehot = mixup(x, y_onehot, config.mixup_alpha, rng)
         progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
         if config.strategy == "none":
             callbacks = [progress] + ([average.callback(model)] if average else [])

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.cv is None:
             raise KwsError("--learning-curve needs --cv K (every point is a K-fold cross-validation)")
-        run_learning_curve(config, args.out, args.cv, resume=args.resume)
+        only = _fold_list(args.cv_folds) if args.cv_folds else None
+        run_learning_curve(config, args.out, args.cv, resume=args.resume, only_folds=only)
         print(f"learning curve: {args.out}/learning_curve.png, learning_curve.json")
         return 0
     if args.cv is not None:
@@ -67,7 +68,7 @@ def register(subparsers) -> None:
                         help="k-fold speaker cross-validation: train K runs (OUT/fold0..), write OUT/cv.md + cv.json")
     parser.add_argument("--cv-folds", metavar="I,J",
                         help="with --cv K: run only these folds (a paired screening against the same folds "
-                             "of another recipe)")
+                             "of another recipe; with --learning-curve, every point on these folds)")
     parser.add_argument("--learning-curve", action="store_true",
                         help="with --cv K: cross-validate the recipe at 25/50/75/100 %% of the real speakers and "
                              "0/0.5/1/2x the synthetic speech; writes OUT/learning_curve.png")
