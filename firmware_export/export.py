@@ -63,12 +63,12 @@ def write_files(folder: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8")
 
 
-def float_free_check(folder: Path) -> dict:
+def float_free_check(folder: Path, sources: tuple[str, ...] = KWS_OBJECTS) -> dict:
     """Disassemble the kws objects of the M4 build: no float/double helper, no VFP instruction."""
     objects = folder / "build" / "m4_objects"
     objects.mkdir(parents=True, exist_ok=True)
     findings = {}
-    for source in KWS_OBJECTS:
+    for source in sources:
         obj = objects / (Path(source).stem + ".o")
         toolchain.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-std=c99", "-Wall",
                        "-Wextra", "-Werror", "-Os", "-c", source, "-o", str(obj)], cwd=folder,

@@ -72,6 +72,9 @@ class WakeThenCommand:
         if listen_s <= 0:
             raise ValueError(f"listen_s {listen_s}: must be > 0")
         self.wake, self.command, self.listen_s = wake, command, float(listen_s)
+        self._sample_rate_hz = wake.model.frontend.sample_rate_hz
+        # the window is compared in samples (as the C export does), not in float seconds
+        self.listen_samples = round(self.listen_s * self._sample_rate_hz)
         self.reset()
 
     def reset(self) -> None:
@@ -89,7 +92,8 @@ class WakeThenCommand:
         heard = [(d.time_s, 0, d) for d in self.wake.process(pcm_chunk)]
         heard += [(d.time_s, 1, d) for d in self.command.process(pcm_chunk)]
         for time_s, is_command, detection in sorted(heard, key=lambda item: (item[0], item[1])):
-            if self._open is not None and time_s > self._open.time_s + self.listen_s:
+            if self._open is not None and \
+                    round((time_s - self._open.time_s) * self._sample_rate_hz) > self.listen_samples:
                 self._open = None  # the window passed without a command
             if not is_command:
                 self._open = detection

@@ -29,3 +29,21 @@ def speech_commands_dir(real_data) -> Path:
     if not folder.is_dir():
         pytest.skip(f"{folder} not found")
     return folder
+
+
+@pytest.fixture
+def model_with_other_frontend(tmp_path) -> Path:
+    """A copy of the shipped `commands` model that says it was trained on 32 mel bands (the
+    running front end has 40): what every loader and exporter must refuse."""
+    import json
+    import shutil
+
+    from kws.config import frontend_from_dict
+
+    model_dir = tmp_path / "other_frontend"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "kws" / "models" / "commands", model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    config["frontend"]["n_mel"] = 32
+    config["frontend_hash"] = frontend_from_dict(config["frontend"]).config_hash()
+    (model_dir / "config.json").write_text(json.dumps(config))
+    return model_dir

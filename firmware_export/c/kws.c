@@ -9,8 +9,11 @@ static const char *const kws_label_names[KWS_N_CLASSES] = KWS_LABEL_NAMES;
 
 int kws_reset(kws_context *ctx) {
     if (ctx == NULL) return KWS_ERR_NULL;
-    int status = kws_frontend_reset(&ctx->frontend);
+    int status = KWS_OK;
+#if !defined(KWS_CONTEXT_WITHOUT_FRONTEND)
+    status = kws_frontend_reset(&ctx->frontend);
     if (status != KWS_OK) return status;
+#endif
     status = kws_detector_reset(&ctx->detector);
     if (status != KWS_OK) return status;
     memset(&ctx->last_detection, 0, sizeof ctx->last_detection);
@@ -64,6 +67,13 @@ static int32_t push_frame(kws_context *ctx, const int8_t *frame) {
     return 1;
 }
 
+int32_t kws_process_frame(kws_context *ctx, const int8_t *frame) {
+    if (ctx == NULL || frame == NULL) return KWS_ERR_NULL;
+    if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
+    return push_frame(ctx, frame);
+}
+
+#if !defined(KWS_CONTEXT_WITHOUT_FRONTEND)
 int32_t kws_process(kws_context *ctx, const int16_t *pcm, int32_t n) {
     if (ctx == NULL || (pcm == NULL && n != 0)) return KWS_ERR_NULL;
     if (ctx->magic != KWS_CONTEXT_MAGIC) return KWS_ERR_STATE;
@@ -85,6 +95,7 @@ int32_t kws_process(kws_context *ctx, const int16_t *pcm, int32_t n) {
     }
     return runs;
 }
+#endif
 
 const int8_t *kws_scores(const kws_context *ctx) {
     return ctx == NULL ? NULL : ctx->scores;

@@ -9,6 +9,8 @@
  *   kws_scores() / kws_best_label() give the raw scores of the latest model run.
  *
  * Everything is static or in the caller's kws_context: no malloc, no floating point.
+ * Built with KWS_CONTEXT_WITHOUT_FRONTEND, a context has no front end of its own and takes
+ * feature frames only (kws_process_frame): the second model of a two-stage export.
  * Every function checks its arguments and returns a KWS_ERR_* code (negative) on misuse. */
 #ifndef KWS_H
 #define KWS_H
@@ -24,7 +26,9 @@
 typedef void (*kws_detection_callback)(const kws_detection *detection, void *user);
 
 typedef struct {
+#if !defined(KWS_CONTEXT_WITHOUT_FRONTEND)
     kws_frontend_state frontend;
+#endif
     kws_detector_state detector;
     kws_detection last_detection;     /* the latest detection (valid when detections > 0) */
     int32_t detections;               /* detections since the last reset */
@@ -47,11 +51,18 @@ int kws_init(kws_context *ctx);
 /* Forget all audio: the next sample starts a new stream. */
 int kws_reset(kws_context *ctx);
 
+#if !defined(KWS_CONTEXT_WITHOUT_FRONTEND)
 /* Feed n samples of 16 kHz int16 PCM (n >= 0, any length). Runs the front end on every
  * completed hop and the model every KWS_INFERENCE_PERIOD_FRAMES frames once a full window of
  * KWS_FRAMES_PER_CLIP frames is there. Returns the number of model runs in this call (>= 0) or
  * a negative KWS_ERR_*. */
 int32_t kws_process(kws_context *ctx, const int16_t *pcm, int32_t n);
+#endif
+
+/* Feed one feature frame (KWS_N_MFCC int8 values) computed elsewhere, e.g. by a front end shared
+ * with another model (kws_two_stage.c): the same window, model runs and detector as kws_process.
+ * Returns 1 when the model ran, 0 when not, or a negative KWS_ERR_*. */
+int32_t kws_process_frame(kws_context *ctx, const int8_t *frame);
 
 /* Call `callback(detection, user)` from kws_process at every detection (NULL: none). The
  * callback survives kws_reset. */

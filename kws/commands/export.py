@@ -12,6 +12,8 @@ def run(args: argparse.Namespace) -> int:
     from kws.errors import ConfigError
     from kws.firmware_export.export import export_model
 
+    if args.then:
+        return run_two_stage(args)
     if args.clips is not None and args.clips < 1:
         raise ConfigError(f"--clips {args.clips}: must be >= 1")
     data_dir = args.data
@@ -40,6 +42,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_two_stage(args: argparse.Namespace) -> int:
+    from kws.errors import ConfigError
+    from kws.firmware_export.two_stage import export_two_stage
+
+    if args.clips is not None or args.inference_period_ms is not None or args.data is not None:
+        raise ConfigError("--then exports the two models with their own detector settings and checks them on the "
+                          "bundled two-stage stream: --clips, --data and --inference-period-ms do not apply "
+                          "(verify each model alone with kws export MODEL --verify)")
+    start = time.perf_counter()
+    report = export_two_stage(args.model, args.then, args.out, target=args.target, force=args.force,
+                              listen_s=args.listen_s, then_probability=args.then_threshold,
+                              progress=lambda message: print(f"  {message}", flush=True))
+    print(f"wrote {args.out}: {Path(report['wake_model']).parent.name} gates {Path(report['command_model']).parent.name} "
+          f"for {report['listen_s']:g} s (commands at p >= {report['then_probability']:g})")
+    for name in report["verified"]:
+        print(f"  verified {name:<32} {report['check_lines']:,} lines ({report['check_events']} events, "
+              f"{report['check_stream_seconds']:g} s of audio), 0 mismatches")
+    m4 = report.get("cortex_m4")
+    if m4:
+        print(f"  Cortex-M4: flash {m4['flash_bytes']:,} B, RAM {m4['ram_bytes']:,} B "
+              f"({m4['ram_static_bytes']:,} static + {m4['stack_bytes']:,} stack), "
+              f"{m4['instructions_per_second_of_audio'] / 1e6:.2f} M instr per second of audio")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export", help="emit C (front end + int8 model + API) for a microcontroller, build, verify, measure",
@@ -60,4 +88,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="how often kws_process runs the model, a multiple of the hop "
                              "(default: the model's detector.json)")
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--then", metavar="COMMAND_MODEL",
+                        help="two stages in one build: MODEL (a wake word) opens a window in which a command of "
+                             "COMMAND_MODEL is taken (kws_two_stage.h; one shared front end); checked against "
+                             "Python on a bundled stream")
+    from kws.two_stage import DEFAULT_GATED_PROBABILITY, DEFAULT_LISTEN_S
+
+    parser.add_argument("--listen-s", type=float, default=DEFAULT_LISTEN_S,
+                        help=f"with --then: seconds a wake detection keeps the command window open (default {DEFAULT_LISTEN_S:g})")
+    parser.add_argument("--then-threshold", type=float, default=DEFAULT_GATED_PROBABILITY,
+                        help=f"with --then: probability a command needs inside the window "
+                             f"(default {DEFAULT_GATED_PROBABILITY:g})")
     parser.set_defaults(func=run)
