@@ -373,3 +373,50 @@ def test_learning_curve_on_some_folds_keeps_a_copied_baseline_point(tmp_path, mo
     calls.clear()
     run_learning_curve(TrainConfig(), tmp_path / "lc", 5, resume=True, only_folds=[0, 1], log=lambda _: None)
     assert "real1_synth1" in [name for name, _, _ in calls]
+
+
+def test_distilled_targets_blend_labels_with_the_tempered_teacher():
+    import keras
+
+    from kws.training.loop import distilled_targets
+
+    # a "teacher" that always says 0.7 / 0.2 / 0.1
+    inputs = keras.Input((4,))
+    teacher = keras.Model(inputs, keras.layers.Lambda(
+        lambda x: keras.ops.zeros_like(x[:, :3]) + keras.ops.convert_to_tensor([0.7, 0.2, 0.1]))(inputs))
+    y = np.eye(3, dtype=np.float32)[[1, 2]]
+    x = np.zeros((2, 4), np.float32)
+    plain = distilled_targets(teacher, x, y, weight=1.0, temperature=1.0)
+    np.testing.assert_allclose(plain, [[0.7, 0.2, 0.1]] * 2, rtol=1e-5)  # T = 1: the teacher as it is
+    soft = distilled_targets(teacher, x, y, weight=1.0, temperature=2.0)
+    expected = np.sqrt([0.7, 0.2, 0.1]) / np.sqrt([0.7, 0.2, 0.1]).sum()
+    np.testing.assert_allclose(soft[0], expected, rtol=1e-5)  # T = 2: flatter, same order
+    half = distilled_targets(teacher, x, y, weight=0.5, temperature=2.0)
+    np.testing.assert_allclose(half, 0.5 * y + 0.5 * soft, rtol=1e-5)
+    np.testing.assert_allclose(half.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_distillation_trains_a_teacher_first_and_reports_it(tiny_real, tmp_path):
+    from kws.training.train import TEACHER_FILE, run_training
+
+    teacher = {"architecture": "tc_resnet", "model": {"width_multiplier": 0.5}, "epochs": 1}
+    lines = []
+    metrics = run_training(tiny_config(tiny_real, tmp_path, epochs=1, teacher=teacher), tmp_path / "run",
+                           log=lines.append)
+    assert (tmp_path / "run" / TEACHER_FILE).is_file()
+    assert any(line.startswith("teacher: tc_resnet") for line in lines)
+    assert metrics["teacher"]["architecture"] == "tc_resnet" and 0 <= metrics["teacher"]["float_val_accuracy"] <= 1
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["teacher"]["epochs"] == 1
+    assert (tmp_path / "run" / "model_int8.tflite").is_file()  # the student is what ships
+
+
+@pytest.mark.parametrize("teacher, message", [({"model": {}}, "architecture"),
+                                              ({"architecture": "tc_resnet", "width": 2}, "teacher takes"),
+                                              ({"architecture": "nope"}, "unknown model architecture")])
+def test_bad_teacher_fails_before_any_work(tiny_real, tmp_path, teacher, message):
+    from kws.training.train import run_training
+
+    with pytest.raises(ConfigError, match=message):
+        run_training(tiny_config(tiny_real, tmp_path, teacher=teacher), tmp_path / "run", log=lambda s: None)
+    assert not (tmp_path / "run").exists()

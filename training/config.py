@@ -41,6 +41,14 @@ class TrainConfig:
     """Epochs of linear learning-rate warm-up."""
     label_smoothing: float = 0.05
     """Label smoothing of the cross-entropy loss."""
+    teacher: dict = dataclasses.field(default_factory=dict)
+    """Knowledge distillation: a larger float model trained first on the same examples, whose softened
+    predictions become part of the student's targets. Keys ``architecture``, ``model`` (its parameters)
+    and ``epochs`` (default: ``epochs``); empty = no teacher."""
+    distillation_weight: float = 0.5
+    """With a teacher: share of the target taken from the teacher's softened prediction."""
+    distillation_temperature: float = 2.0
+    """With a teacher: its probabilities are raised to 1/T and renormalised (softmax of logits / T)."""
     mixup_alpha: float = 0.0
     """Mixup: each training input is blended with another of the epoch, features and one-hot labels
     alike, by a weight drawn from Beta(alpha, alpha) (the larger part kept by the input). 0 = off."""
@@ -133,6 +141,11 @@ class TrainConfig:
                                           and self.silence_rms_dbfs[0] < self.silence_rms_dbfs[1] <= 0.0):
             raise ConfigError(f"TrainConfig: silence_rms_dbfs must be empty or [low, high] with low < high <= 0, "
                               f"got {list(self.silence_rms_dbfs)}")
+        if set(self.teacher) - {"architecture", "model", "epochs"} or (self.teacher and "architecture" not in self.teacher):
+            raise ConfigError(f"TrainConfig: teacher takes architecture (required), model and epochs, "
+                              f"got {sorted(self.teacher)}")
+        if not 0.0 < self.distillation_weight <= 1.0 or self.distillation_temperature <= 0.0:
+            raise ConfigError("TrainConfig: distillation_weight must be in (0, 1] and distillation_temperature > 0")
         if self.mixup_alpha < 0.0:
             raise ConfigError(f"TrainConfig: mixup_alpha must be >= 0, got {self.mixup_alpha}")
         if not 0.0 <= self.weight_average_decay < 1.0:

@@ -97,6 +97,21 @@ def mixup(x: np.ndarray, y_onehot: np.ndarray, alpha: float, rng: np.random.Gene
             y_weight * y_onehot + (1 - y_weight) * y_onehot[partner])
 
 
+def distilled_targets(teacher, x: np.ndarray, y_onehot: np.ndarray, weight: float, temperature: float) -> np.ndarray:
+    """``(1 - weight) * labels + weight * softmax(teacher logits / T)`` for the epoch's (augmented) inputs.
+
+    The teacher ends in a softmax, so its tempered distribution is its probabilities raised to 1/T
+    and renormalised; T > 1 spreads the mass onto the classes it finds similar (what the student learns from).
+    """
+    import keras
+
+    probabilities = np.concatenate([keras.ops.convert_to_numpy(teacher(x[i : i + 1024], training=False))
+                                    for i in range(0, len(x), 1024)]).astype(np.float64)
+    tempered = np.power(np.clip(probabilities, 1e-12, 1.0), 1.0 / temperature)
+    tempered /= tempered.sum(axis=1, keepdims=True)
+    return ((1.0 - weight) * y_onehot + weight * tempered).astype(y_onehot.dtype)
+
+
 def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
     """Linear warm-up then cosine decay to 1% of the peak, per optimizer step."""
     import keras
@@ -302,8 +317,9 @@ def local_evaluate(model, x: np.ndarray, y: np.ndarray, config: TrainConfig) -> 
 
 def fit(model, train: Examples, validation: Examples, config: TrainConfig, frontend: FrontendConfig, *,
         epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
-        log: Callable[[str], None] = print) -> list[dict]:
-    """Train ``model`` (compiled) from ``start_epoch`` to ``epochs``; checkpoint each epoch into ``run_dir``."""
+        teacher=None, log: Callable[[str], None] = print) -> list[dict]:
+    """Train ``model`` (compiled) from ``start_epoch`` to ``epochs``; checkpoint each epoch into ``run_dir``.
+    With a ``teacher`` model the targets are distilled (:func:`distilled_targets`)."""
     import keras
 
     n_classes = len(config.labels)
@@ -323,6 +339,9 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
                                        real_share=config.real_share)
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
         y_onehot = keras.utils.to_categorical(y, n_classes)
+        if teacher is not None:
+            y_onehot = distilled_targets(teacher, x, y_onehot, config.distillation_weight,
+                                         config.distillation_temperature)
         x, y_onehot = mixup(x, y_onehot, config.mixup_alpha, rng)
         progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
         if config.strategy == "none":

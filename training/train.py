@@ -143,7 +143,41 @@ def check_architecture(config: TrainConfig, frontend: FrontendConfig) -> None:
     from kws.training.models import build_model
 
     build_model(config.architecture, (frontend.frames_per_clip, frontend.n_mfcc), len(config.labels), **config.model)
+    if config.teacher:
+        teacher = teacher_config(config)
+        build_model(teacher.architecture, (frontend.frames_per_clip, frontend.n_mfcc), len(config.labels), **teacher.model)
     keras.backend.clear_session()
+
+
+TEACHER_FILE = "teacher.keras"
+
+
+def teacher_config(config: TrainConfig) -> TrainConfig:
+    """The recipe with the teacher's architecture and epochs (and no teacher or weight averaging of its own)."""
+    return dataclasses.replace(config, architecture=config.teacher["architecture"],
+                               model=dict(config.teacher.get("model", {})),
+                               epochs=int(config.teacher.get("epochs", config.epochs)), teacher={},
+                               weight_average_decay=0.0)
+
+
+def train_teacher(config: TrainConfig, data: Featurised, frontend: FrontendConfig, run_dir: Path, log):
+    """Train (or, after an interruption, reload) the distillation teacher; returns (model, its float
+    validation accuracy or None when reloaded)."""
+    import keras
+
+    path = run_dir / TEACHER_FILE
+    if path.is_file():
+        log(f"teacher: reusing {path}")
+        return keras.models.load_model(path), None
+    recipe = teacher_config(config)
+    log(f"teacher: {recipe.architecture} {recipe.model}, {recipe.epochs} epochs")
+    seed_everything(config.seed + 1)
+    model = build_and_compile(recipe, frontend, len(data.train.labels))
+    history = fit(model, data.train, data.validation, recipe, frontend, epochs=recipe.epochs,
+                  log=lambda line: log(f"teacher {line}"))
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return model, history[-1]["val_accuracy"]
 
 
 def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int):
@@ -226,6 +260,10 @@ def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: 
     if held_out.silence:
         data.validation = with_held_out_silence(data.validation, held_out.silence, config, frontend)
 
+    teacher, teacher_accuracy = None, None
+    if config.teacher:
+        teacher, teacher_accuracy = train_teacher(config, data, frontend, run_dir, log)
+        seed_everything(config.seed)  # the student starts as it would without a teacher
     checkpoint = load_checkpoint(run_dir) if resume else None
     if checkpoint:
         model, start_epoch, history = checkpoint
@@ -234,7 +272,7 @@ def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: 
         model, start_epoch, history = build_and_compile(config, frontend, len(data.train.labels)), 0, []
     try:
         history = fit(model, data.train, data.validation, config, frontend, epochs=config.epochs, run_dir=run_dir,
-                      start_epoch=start_epoch, history=history, log=log)
+                      start_epoch=start_epoch, history=history, teacher=teacher, log=log)
     except KeyboardInterrupt:
         log(f"interrupted: the last finished epoch is checkpointed in {run_dir / 'checkpoint'}; "
             f"continue with --resume")
@@ -248,8 +286,11 @@ def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: 
     ablation_results = ablation(config, data, frontend, log) if run_ablation else {}
     metrics = finish_run(model, config, frontend, data, history, run_dir, train_seconds=train_seconds,
                          ablation=ablation_results, log=log)
+    if config.teacher:
+        metrics["teacher"] = {**config.teacher, "float_val_accuracy": teacher_accuracy}
     if config.noise_folds:
         metrics["robustness"] = held_out_robustness(run_dir, data, held_out, config, frontend, log)
+    if config.teacher or config.noise_folds:
         write_json_atomic(run_dir / "metrics.json", metrics)
     return metrics
 
