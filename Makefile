@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml scripts/setup.sh
 ## recording of commands said between sentences over noise through `kws listen` (no microphone needed),
 ## then the bundled "computer, on" / "computer, stop" recording through the default two-stage listener
 ## (shipped wake word `computer` gating `commands`), and export the model as C, built for the host and a
-## QEMU Cortex-M4 with measured figures
+## QEMU Cortex-M4 with measured figures, and the two-stage pair as one C build checked against Python
 demo: $(STAMP)
 	$(KWS) eval commands --data kws/data/demo --plot $(OUT)/demo_confusion.png
 	$(KWS) features --png $(OUT)/demo_features.png
 	$(KWS) listen commands --wav kws/data/demo_commands_in_speech.wav --fast --no-ui
 	$(KWS) listen --wav kws/data/demo_computer_commands.wav --fast --no-ui
 	$(KWS) export commands --out $(OUT)/commands_c --target all --force
+	$(KWS) export computer --then commands --out $(OUT)/two_stage_c --target all --force
 
 ## test: install what is missing, then run the whole test suite
 test: $(STAMP)
