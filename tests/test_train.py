@@ -396,19 +396,46 @@ def test_distilled_targets_blend_labels_with_the_tempered_teacher():
     np.testing.assert_allclose(half.sum(axis=1), 1.0, rtol=1e-6)
 
 
-def test_distillation_trains_a_teacher_first_and_reports_it(tiny_real, tmp_path):
+def test_distillation_trains_a_teacher_first_and_learns_unlabelled_speech(tiny_real, tmp_path, speech_commands_dir,
+                                                                         monkeypatch):
+    import kws.training.loop as loop
+    from kws.audio import read_audio, write_wav
     from kws.training.train import TEACHER_FILE, run_training
 
+    # two "speakers" of continuous speech: 4 s of real clips back to back each
+    speech = tmp_path / "speech"
+    clips = sorted((speech_commands_dir / "_unknown_").glob("*.wav"))[:8]
+    for i, speaker in enumerate(("spk_a", "spk_b")):
+        pcm = np.concatenate([read_audio(path) for path in clips[4 * i : 4 * i + 4]])
+        write_wav(speech / speaker / "talk.wav", pcm)
+    seen = []
     teacher = {"architecture": "tc_resnet", "model": {"width_multiplier": 0.5}, "epochs": 1}
+    original = loop.distilled_targets
+
+    def recording(teacher_model, x, y_onehot, weight, temperature):
+        seen.append((len(x), weight))
+        return original(teacher_model, x, y_onehot, weight, temperature)
+
+    monkeypatch.setattr(loop, "distilled_targets", recording)
     lines = []
-    metrics = run_training(tiny_config(tiny_real, tmp_path, epochs=1, teacher=teacher), tmp_path / "run",
-                           log=lines.append)
+    config = tiny_config(tiny_real, tmp_path, epochs=1, teacher=teacher, unlabelled_speech=(str(speech),),
+                         unlabelled_share=0.25)
+    metrics = run_training(config, tmp_path / "run", log=lines.append)
     assert (tmp_path / "run" / TEACHER_FILE).is_file()
     assert any(line.startswith("teacher: tc_resnet") for line in lines)
+    # 2 speakers x 4 s, a 1 s window every 0.5 s: 7 windows each, clean + 1 augmented copy
+    assert any(line.startswith("unlabelled: 28 examples (14 windows") for line in lines)
+    labelled = 24 * len(LABELS)
+    # the student's epoch: labelled targets half from the teacher, then a quarter more of unlabelled windows
+    assert (labelled, 0.5) in seen and (labelled // 4, 1.0) in seen
     assert metrics["teacher"]["architecture"] == "tc_resnet" and 0 <= metrics["teacher"]["float_val_accuracy"] <= 1
-    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert saved["teacher"]["epochs"] == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["teacher"]["epochs"] == 1
     assert (tmp_path / "run" / "model_int8.tflite").is_file()  # the student is what ships
+
+
+def test_unlabelled_speech_needs_a_teacher(tiny_real, tmp_path):
+    with pytest.raises(ConfigError, match="needs a teacher"):
+        tiny_config(tiny_real, tmp_path, unlabelled_speech=("speech/speechocean762",))
 
 
 @pytest.mark.parametrize("teacher, message", [({"model": {}}, "architecture"),

@@ -49,6 +49,14 @@ class TrainConfig:
     """With a teacher: share of the target taken from the teacher's softened prediction."""
     distillation_temperature: float = 2.0
     """With a teacher: its probabilities are raised to 1/T and renormalised (softmax of logits / T)."""
+    unlabelled_speech: tuple[str, ...] = ()
+    """With a teacher: folders (under $KWS_DATA) of continuous speech without labels, one subfolder per
+    speaker (or a speaker folder itself), cut into clip-long windows that the student learns from the
+    teacher's predictions alone (new real voices, most of them saying no keyword)."""
+    unlabelled_windows: int = 4000
+    """At most this many unlabelled windows (evenly spread over the speech)."""
+    unlabelled_share: float = 0.1
+    """Unlabelled windows added to every epoch, as a share of its labelled examples."""
     mixup_alpha: float = 0.0
     """Mixup: each training input is blended with another of the epoch, features and one-hot labels
     alike, by a weight drawn from Beta(alpha, alpha) (the larger part kept by the input). 0 = off."""
@@ -146,6 +154,10 @@ class TrainConfig:
                               f"got {sorted(self.teacher)}")
         if not 0.0 < self.distillation_weight <= 1.0 or self.distillation_temperature <= 0.0:
             raise ConfigError("TrainConfig: distillation_weight must be in (0, 1] and distillation_temperature > 0")
+        if self.unlabelled_speech and not self.teacher:
+            raise ConfigError("TrainConfig: unlabelled_speech needs a teacher (its predictions are the targets)")
+        if self.unlabelled_windows < 0 or not 0.0 <= self.unlabelled_share <= 1.0:
+            raise ConfigError("TrainConfig: unlabelled_windows must be >= 0 and unlabelled_share in [0, 1]")
         if self.mixup_alpha < 0.0:
             raise ConfigError(f"TrainConfig: mixup_alpha must be >= 0, got {self.mixup_alpha}")
         if not 0.0 <= self.weight_average_decay < 1.0:

@@ -112,6 +112,25 @@ def distilled_targets(teacher, x: np.ndarray, y_onehot: np.ndarray, weight: floa
     return ((1.0 - weight) * y_onehot + weight * tempered).astype(y_onehot.dtype)
 
 
+def labelled_per_epoch(config: TrainConfig, n_train: int) -> int:
+    """Labelled examples drawn per epoch (balanced: the same number from every class)."""
+    n_classes = len(config.labels)
+    return (config.examples_per_class or math.ceil(n_train / n_classes)) * n_classes
+
+
+def unlabelled_per_epoch(config: TrainConfig, n_train: int, n_unlabelled: int) -> int:
+    """Unlabelled windows added to each epoch (0 without a teacher or without windows)."""
+    if not (config.teacher and n_unlabelled and config.unlabelled_share):
+        return 0
+    return round(config.unlabelled_share * labelled_per_epoch(config, n_train))
+
+
+def steps_per_epoch(config: TrainConfig, n_train: int, n_unlabelled: int = 0) -> int:
+    """Optimizer steps of one epoch (the learning-rate schedule is laid out in them)."""
+    total = labelled_per_epoch(config, n_train) + unlabelled_per_epoch(config, n_train, n_unlabelled)
+    return math.ceil(total / config.batch_size)
+
+
 def learning_rate_schedule(config: TrainConfig, steps_per_epoch: int):
     """Linear warm-up then cosine decay to 1% of the peak, per optimizer step."""
     import keras
@@ -317,14 +336,17 @@ def local_evaluate(model, x: np.ndarray, y: np.ndarray, config: TrainConfig) -> 
 
 def fit(model, train: Examples, validation: Examples, config: TrainConfig, frontend: FrontendConfig, *,
         epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
-        teacher=None, log: Callable[[str], None] = print) -> list[dict]:
+        teacher=None, unlabelled: Examples | None = None, log: Callable[[str], None] = print) -> list[dict]:
     """Train ``model`` (compiled) from ``start_epoch`` to ``epochs``; checkpoint each epoch into ``run_dir``.
-    With a ``teacher`` model the targets are distilled (:func:`distilled_targets`)."""
+    With a ``teacher`` model the targets are distilled (:func:`distilled_targets`), and ``unlabelled``
+    windows join every epoch with the teacher's prediction as their whole target."""
     import keras
 
     n_classes = len(config.labels)
-    per_class = config.examples_per_class or math.ceil(len(train.labels) / n_classes)
-    steps = math.ceil(per_class * n_classes / config.batch_size)
+    per_class = labelled_per_epoch(config, len(train.labels)) // n_classes
+    n_unlabelled = len(unlabelled.labels) if unlabelled is not None and teacher is not None else 0
+    extra = unlabelled_per_epoch(config, len(train.labels), n_unlabelled)
+    steps = steps_per_epoch(config, len(train.labels), n_unlabelled)
     history = list(history or [])
     val_x = dequantize_features(validation.features, frontend)
     val_y = keras.utils.to_categorical(validation.labels, n_classes)
@@ -342,6 +364,13 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
         if teacher is not None:
             y_onehot = distilled_targets(teacher, x, y_onehot, config.distillation_weight,
                                          config.distillation_temperature)
+        if extra:
+            pick = rng.choice(n_unlabelled, extra, replace=extra > n_unlabelled)
+            x_more, _ = epoch_inputs(unlabelled, pick, config.augment, frontend, rng)
+            y_more = distilled_targets(teacher, x_more, np.zeros((extra, n_classes), y_onehot.dtype), 1.0,
+                                       config.distillation_temperature)
+            mixed = rng.permutation(len(x) + extra)
+            x, y_onehot = np.concatenate([x, x_more])[mixed], np.concatenate([y_onehot, y_more])[mixed]
         x, y_onehot = mixup(x, y_onehot, config.mixup_alpha, rng)
         progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
         if config.strategy == "none":

@@ -26,7 +26,7 @@ from kws.fileio import atomic_path, write_json_atomic
 from kws.training.config import TrainConfig, jsonable, train_config_from_dict
 from kws.training.data import SOURCE_NOISE, assemble
 from kws.training.features import featurise, jobs_for
-from kws.training.loop import Examples, compile_model, fit, load_checkpoint, write_history_csv
+from kws.training.loop import Examples, compile_model, fit, load_checkpoint, steps_per_epoch, write_history_csv
 from kws.training.validation import held_out_audio, robustness_metrics
 
 TRAIN_CONFIG_FILE = "train_config.json"
@@ -91,6 +91,8 @@ class Featurised:
     counts: dict
     validation_records: list = dataclasses.field(default_factory=list)
     """The real clips behind ``validation`` (in order), for the noisy-speech measurements."""
+    unlabelled: Examples | None = None
+    """Windows of unlabelled continuous speech (labels -1), for a teacher to label."""
 
 
 def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[str], None]) -> Featurised:
@@ -124,7 +126,9 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
     counts = collections.defaultdict(lambda: collections.Counter())
     for record in data.train:
         counts[record.label][record.source] += 1
+    unlabelled = unlabelled_examples(config, frontend, noise_names, log) if config.unlabelled_speech else None
     return Featurised(
+        unlabelled=unlabelled,
         train=Examples(train_set.features, np.array([index[r.label] for r in train_records], np.int64),
                        is_real=np.array([r.source == "real" for r in train_records])),
         validation=Examples(val_set.features, np.array([index[r.label] for r in val_records], np.int64)),
@@ -133,6 +137,30 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
         bad_files=sorted(set(bad)),
         counts={label: dict(c) for label, c in sorted(counts.items())},
     )
+
+
+def unlabelled_examples(config: TrainConfig, frontend: FrontendConfig, noise_names, log) -> Examples:
+    """int8 features of clip-long windows (every 0.5 s) of the unlabelled speech: clean + one augmented copy."""
+    from kws.datasets.paths import data_root
+    from kws.errors import DataError
+    from kws.training.features import featurise
+    from kws.training.wakeword import speech_windows
+
+    speakers = []
+    for folder in config.unlabelled_speech:
+        root = Path(folder) if Path(folder).is_absolute() else data_root() / folder
+        if not root.is_dir():
+            raise DataError(f"{root}: unlabelled speech folder not found (set KWS_DATA or unlabelled_speech)")
+        subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        speakers += [str(p) for p in subfolders] or [str(root)]
+    records = speech_windows(speakers, frontend, hop_ms=500, max_windows=config.unlabelled_windows,
+                             cache_dir=config.cache_dir)
+    features = featurise(jobs_for(records, 1, config.seed), frontend=frontend, augment=config.augment,
+                         cache_dir=Path(config.cache_dir) / "features", noise_names=noise_names, n_jobs=config.jobs,
+                         description="unlabelled features")
+    log(f"unlabelled: {len(features.kept)} examples ({len(records)} windows x clean + 1 augmented) "
+        f"from {len(speakers)} speakers")
+    return Examples(features.features, np.full(len(features.kept), -1, np.int64))
 
 
 def check_architecture(config: TrainConfig, frontend: FrontendConfig) -> None:
@@ -157,7 +185,7 @@ def teacher_config(config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, architecture=config.teacher["architecture"],
                                model=dict(config.teacher.get("model", {})),
                                epochs=int(config.teacher.get("epochs", config.epochs)), teacher={},
-                               weight_average_decay=0.0)
+                               unlabelled_speech=(), weight_average_decay=0.0)
 
 
 def train_teacher(config: TrainConfig, data: Featurised, frontend: FrontendConfig, run_dir: Path, log):
@@ -180,14 +208,11 @@ def train_teacher(config: TrainConfig, data: Featurised, frontend: FrontendConfi
     return model, history[-1]["val_accuracy"]
 
 
-def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int):
-    import math
-
+def build_and_compile(config: TrainConfig, frontend: FrontendConfig, n_train: int, n_unlabelled: int = 0):
     from kws.training.models import build_model
 
     n_classes = len(config.labels)
-    per_class = config.examples_per_class or math.ceil(n_train / n_classes)
-    steps = math.ceil(per_class * n_classes / config.batch_size)
+    steps = steps_per_epoch(config, n_train, n_unlabelled)
     with distribution_strategy(config.strategy).scope():
         model = build_model(config.architecture, (frontend.frames_per_clip, frontend.n_mfcc), n_classes,
                             **config.model)
@@ -269,10 +294,12 @@ def _run(config: TrainConfig, run_dir: Path, frontend: FrontendConfig, started: 
         model, start_epoch, history = checkpoint
         log(f"resuming after epoch {start_epoch}")
     else:
-        model, start_epoch, history = build_and_compile(config, frontend, len(data.train.labels)), 0, []
+        n_unlabelled = len(data.unlabelled.labels) if data.unlabelled is not None else 0
+        model, start_epoch, history = build_and_compile(config, frontend, len(data.train.labels), n_unlabelled), 0, []
     try:
         history = fit(model, data.train, data.validation, config, frontend, epochs=config.epochs, run_dir=run_dir,
-                      start_epoch=start_epoch, history=history, teacher=teacher, log=log)
+                      start_epoch=start_epoch, history=history, teacher=teacher, unlabelled=data.unlabelled,
+                      log=log)
     except KeyboardInterrupt:
         log(f"interrupted: the last finished epoch is checkpointed in {run_dir / 'checkpoint'}; "
             f"continue with --resume")

@@ -496,22 +496,24 @@ def real_unknown(phrase: Phrase, config: WakewordConfig) -> tuple[list[ClipRecor
     return records, [(b.path, b.reason) for b in load.bad_files]
 
 
-def speech_windows(speakers: list[str], config: WakewordConfig, frontend: FrontendConfig) -> list[ClipRecord]:
-    """Windows of the training speakers' continuous speech, written once as WAV files (``_unknown_``)."""
+def speech_windows(speakers: list[str], frontend: FrontendConfig, *, hop_ms: int, max_windows: int,
+                   cache_dir: str | Path) -> list[ClipRecord]:
+    """Clip-long windows every ``hop_ms`` of the speakers' continuous speech (one folder per speaker; at
+    most ``max_windows``, evenly spread, 0 = all), written once as WAV files (``_unknown_``)."""
     from kws.audio import write_wav
 
     rate = frontend.sample_rate_hz
-    n, hop = frontend.clip_samples, rate * config.speech_window_hop_ms // 1000
+    n, hop = frontend.clip_samples, rate * hop_ms // 1000
     pieces = []
     for folder in speakers:
         for pcm in audio_of([folder], rate):
             for start in range(0, max(pcm.size - n, 0) + 1, hop):
                 if pcm.size >= n:
                     pieces.append((Path(folder).name, pcm, start))
-    if config.max_speech_windows and len(pieces) > config.max_speech_windows:
-        keep = np.linspace(0, len(pieces) - 1, config.max_speech_windows).round().astype(int)
+    if max_windows and len(pieces) > max_windows:
+        keep = np.linspace(0, len(pieces) - 1, max_windows).round().astype(int)
         pieces = [pieces[i] for i in keep]
-    out_dir = Path(config.cache_dir) / "speech_windows"
+    out_dir = Path(cache_dir) / "speech_windows"
     records = []
     for speaker, pcm, start in pieces:
         window = pcm[start:start + n]
@@ -682,7 +684,8 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
             roles[role], roles["train"] = roles["train"][-1:], roles["train"][:-1]
     negatives, confusables = synth_negatives(phrase, config, log)
     real, bad_files = real_unknown(phrase, config)
-    windows = speech_windows(splits.speech["train"], config, frontend)
+    windows = speech_windows(splits.speech["train"], frontend, hop_ms=config.speech_window_hop_ms,
+                             max_windows=config.max_speech_windows, cache_dir=config.cache_dir)
     silence = [ClipRecord(path=f"silence:{config.seed}:{i}", label="_silence_", speaker="noise", source="noise")
                for i in range(config.silence_examples)]
     counts = {"positive_train": len(roles["train"]), "positive_select": len(roles["select"]),
