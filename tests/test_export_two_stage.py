@@ -118,3 +118,38 @@ def test_cli_two_stage_export(tmp_path):
     done = subprocess.run([sys.executable, "-m", "kws.cli", "export", "computer", "--then", "commands", "--out",
                            str(tmp_path / "x"), "--clips", "5"], capture_output=True, text=True)
     assert done.returncode != 0 and "--clips" in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_two_stage_c_api_checks_its_arguments(two_stage, tmp_path):
+    out, _ = two_stage
+    (tmp_path / "api_test.c").write_text(r'''
+#include <stdio.h>
+#include <string.h>
+#include "kws_two_stage.h"
+static kws_two_stage ts, never_initialised;
+int main(void) {
+    int16_t pcm[400];
+    memset(pcm, 0, sizeof pcm);
+    if (kws_two_stage_init(NULL) != KWS_ERR_NULL) return 1;
+    if (kws_two_stage_process(&never_initialised, pcm, 400) != KWS_ERR_STATE) return 2;
+    if (kws_two_stage_init(&ts) != KWS_OK) return 3;
+    if (kws_two_stage_process(NULL, pcm, 400) != KWS_ERR_NULL) return 4;
+    if (kws_two_stage_process(&ts, NULL, 5) != KWS_ERR_NULL) return 5;
+    if (kws_two_stage_process(&ts, pcm, -1) != KWS_ERR_LENGTH) return 6;
+    if (kws_two_stage_process(&ts, NULL, 0) != 0) return 7;
+    for (int i = 0; i < 100; ++i) if (kws_two_stage_process(&ts, pcm, 400) != 0) return 8; /* 2.5 s of silence */
+    if (kws_two_stage_listening(&ts) != 0 || kws_two_stage_listening(NULL) != KWS_ERR_NULL) return 9;
+    if (kws_scored_frame(&ts.wake) < 0 || kws_cmd_scored_frame(&ts.command) != kws_scored_frame(&ts.wake)) return 10;
+    puts("OK");
+    return 0;
+}
+''')
+    names = ("kws.c", "kws_frontend.c", "kws_model.c", "kws_kernels.c", "kws_detector.c", "kws_cmd.c",
+             "kws_cmd_model.c", "kws_cmd_detector.c", "kws_two_stage.c")
+    exe = tmp_path / "api_test"
+    build = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=all", f"-I{out}", str(tmp_path / "api_test.c"),
+                            *(str(out / n) for n in names), "-o", str(exe)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "OK" in done.stdout, (done.returncode, done.stdout + done.stderr)

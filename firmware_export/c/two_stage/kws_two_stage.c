@@ -84,6 +84,8 @@ static int32_t step_frame(kws_two_stage *ts, const int8_t *frame) {
 
 int32_t kws_two_stage_process(kws_two_stage *ts, const int16_t *pcm, int32_t n) {
     if (ts == NULL || (pcm == NULL && n != 0)) return KWS_ERR_NULL;
+    /* both contexts must come from kws_two_stage_init before the shared front end is touched */
+    if (kws_frames_seen(&ts->wake) < 0 || kws_cmd_frames_seen(&ts->command) < 0) return KWS_ERR_STATE;
     if (n < 0) return KWS_ERR_LENGTH;
     int32_t events = 0;
     while (n > 0) {
