@@ -22,7 +22,7 @@ import numpy as np
 import kws
 from kws import __version__
 from kws.audio import read_audio
-from kws.detector import Detector, model_detector_config
+from kws.detector import Detector, DetectorConfig, model_detector_config
 from kws.firmware_export import measure, toolchain
 from kws.firmware_export.cgen import define_block, stamp
 from kws.firmware_export.errors import ExportError
@@ -104,8 +104,8 @@ class TwoStageSetup:
 
     wake: KwsModel
     command: KwsModel
-    wake_detector: object
-    command_detector: object  # the command model's settings with the gated thresholds
+    wake_detector: DetectorConfig
+    command_detector: DetectorConfig  # the command model's settings with the gated thresholds
     listen_s: float
 
     @property
