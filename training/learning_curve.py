@@ -45,7 +45,14 @@ def plot_curve(results: dict, path: Path, n_folds: int, folds_run: list[int] | N
         names = [key.format(x) for x in xs]  # both axes meet at "real1_synth1"
         means = [results[n]["mean"] if n in results else float("nan") for n in names]
         stds = [results[n]["std"] if n in results else 0.0 for n in names]
-        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3)
+        # each fold as a thin line: the folds differ by a fixed offset, so their slopes are the paired evidence
+        n_lines = max((len(results[n].get("folds", [])) for n in names if n in results), default=0)
+        for k in range(n_lines if n_lines > 1 else 0):
+            fold = [results[n]["folds"][k] if n in results and len(results[n].get("folds", [])) > k else float("nan")
+                    for n in names]
+            ax.plot(xs, fold, color="0.7", linewidth=0.8, marker=".", label="one fold" if k == 0 else None)
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label="mean ± std over folds")
+        ax.legend(loc="lower right", fontsize=8)
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     which = f"folds {','.join(map(str, folds_run))} of {n_folds}" if folds_run and len(folds_run) < n_folds else f"{n_folds}-fold"
