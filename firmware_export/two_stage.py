@@ -30,7 +30,7 @@ from kws.firmware_export.export import TARGETS, float_free_check, write_files
 from kws.firmware_export.sources import STATIC_DIR, export_files, model_sha256
 from kws.fileio import atomic_dir
 from kws.model import KwsModel
-from kws.streaming import Stream, inference_period_frames, stream_inferences
+from kws.streaming import Stream
 from kws.two_stage import DEFAULT_GATED_PROBABILITY, DEFAULT_LISTEN_S, WakeThenCommand, gated_detector_config
 
 #: The files of a single-model export that make up the command stage, and their two-stage names.
@@ -127,8 +127,6 @@ def two_stage_setup(wake_source, command_source, *, listen_s: float = DEFAULT_LI
                           f"one, so train both with the same front-end config")
     wake_detector = model_detector_config(wake_source)
     command_detector = gated_detector_config(model_detector_config(command_source), command, then_probability)
-    if wake_detector.inference_period_ms % wake.frontend.hop_ms or command_detector.inference_period_ms % wake.frontend.hop_ms:
-        raise ExportError("inference periods must be multiples of the hop")
     return TwoStageSetup(wake, command, wake_detector, command_detector, float(listen_s))
 
 
@@ -141,8 +139,9 @@ def _frame_of(time_s: float, model: KwsModel) -> int:
 def expected_two_stage_lines(setup: TwoStageSetup, pcm: np.ndarray) -> list[str]:
     """What ``kws_two_stage_main`` prints for ``pcm`` fed hop by hop (see main_two_stage.c)."""
     per_frame: dict[int, list[str]] = {}
-    wake_stream = Stream(setup.wake, setup.wake_detector)
-    command_stream = Stream(setup.command, setup.command_detector)
+    # the streams keep every run's scores, so the A / B lines come from the same runs as the events
+    wake_stream = Stream(setup.wake, setup.wake_detector, record_scores=True)
+    command_stream = Stream(setup.command, setup.command_detector, record_scores=True)
     gate = WakeThenCommand(wake_stream, command_stream, listen_s=setup.listen_s)
     for event in gate.process(pcm):
         wake_frame = _frame_of(event.wake.time_s, setup.wake)
@@ -153,11 +152,10 @@ def expected_two_stage_lines(setup: TwoStageSetup, pcm: np.ndarray) -> list[str]
             frame = _frame_of(event.command.time_s, setup.command)
             per_frame.setdefault(frame, []).append(
                 f"E {wake_frame} {frame} {setup.command.labels.index(event.command.label)} {event.command.score}")
-    for tag, model, detector in (("A", setup.wake, setup.wake_detector), ("B", setup.command, setup.command_detector)):
-        period = inference_period_frames(detector.inference_period_ms, model.frontend.hop_ms)
-        for run in stream_inferences(model, pcm, period):
-            per_frame.setdefault(run.frame, []).append(
-                f"{tag} {run.frame} {run.best} " + " ".join(str(int(v)) for v in run.scores))
+    for tag, stream in (("A", wake_stream), ("B", command_stream)):
+        for frame, scores in zip(stream.frames.tolist(), stream.scores):
+            per_frame.setdefault(frame, []).append(
+                f"{tag} {frame} {int(np.argmax(scores))} " + " ".join(str(int(v)) for v in scores))
     # per hop the harness prints the events of kws_two_stage_process, then the wake run, then the command run
     order = {"W": 0, "E": 1, "A": 2, "B": 3}
     return [line for frame in sorted(per_frame) for line in sorted(per_frame[frame], key=lambda l: order[l[0]])]

@@ -359,6 +359,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     from kws.commands.detect import add_detector_options
+    from kws.two_stage import DEFAULT_GATED_PROBABILITY, DEFAULT_LISTEN_S
 
     parser = subparsers.add_parser(
         "listen", help="live keyword spotting from a microphone (or --wav FILE)",
@@ -370,10 +371,12 @@ def register(subparsers) -> None:
     parser.add_argument("--then", metavar="MODEL",
                         help="two-stage: MODEL (e.g. commands) is heard only for --listen-s seconds after MODEL "
                              "detects its wake word ('computer, lights on')")
-    parser.add_argument("--listen-s", type=float, default=3.0, metavar="S",
-                        help="with --then: seconds a wake detection keeps the command model listening (default 3)")
-    parser.add_argument("--then-threshold", type=float, default=0.75, metavar="P",
-                        help="with --then: probability a command needs inside the window (default 0.75; the wake "
+    parser.add_argument("--listen-s", type=float, default=DEFAULT_LISTEN_S, metavar="S",
+                        help=f"with --then: seconds a wake detection keeps the command model listening "
+                             f"(default {DEFAULT_LISTEN_S:g})")
+    parser.add_argument("--then-threshold", type=float, default=DEFAULT_GATED_PROBABILITY, metavar="P",
+                        help=f"with --then: probability a command needs inside the window "
+                             f"(default {DEFAULT_GATED_PROBABILITY:g}; the wake "
                              "word already guards against false accepts, so the command model's own calibrated "
                              "thresholds are not used)")
     parser.add_argument("--device", default=None, metavar="NAME|INDEX",
