@@ -168,6 +168,27 @@ def load_noise_file(path: str | os.PathLike, *, sample_rate: int = 16000) -> Noi
     return Noise(name=path.stem, samples=samples, sample_rate=sample_rate, origin=str(path))
 
 
+def load_speech_babble(folders: Sequence[str | os.PathLike], *, sample_rate: int = 16000) -> list[Noise]:
+    """Other people's speech as background: each speaker folder's audio files (sorted, recursively) joined
+    into one :class:`Noise` named after the folder.
+
+    Raises
+    ------
+    DataError
+        a folder with no audio file.
+    AudioError
+        an unreadable file (named).
+    """
+    out = []
+    for folder in map(Path, folders):
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+        if not files:
+            raise DataError(f"{folder}: no audio files to use as background speech")
+        samples = np.concatenate([read_audio_float(f, sample_rate) for f in files]).astype(np.float32)
+        out.append(Noise(name=folder.name, samples=samples, sample_rate=sample_rate, origin=str(folder)))
+    return out
+
+
 def load_noise_folder(
     folder: str | os.PathLike,
     *,

@@ -4,7 +4,8 @@ Test streams are built deterministically (one seeded generator):
 
 * **positive stream**: keyword clips placed one after another into the negative audio (cycled
   from the start), each after a random gap of ``gap_s`` seconds, optionally scaled to
-  ``snr_db`` against the background under it;
+  ``snr_db`` against the background under it; or, ``clean``, in place of the background (the
+  clip alone as recorded, between stretches of negative audio);
 * **negative stream**: the negative audio alone (every file, in sorted order, one continuous
   stream), which measures false accepts per hour.
 
@@ -150,8 +151,12 @@ class Background:
 
 def positive_stream(clips: list[np.ndarray], labels: list[str], files: list[str], background: Background,
                     rate: int, *, seed: int, gap_s: tuple[float, float], snr_db: float | None,
-                    placed: list[Placed]) -> Iterator[np.ndarray]:
-    """Blocks of the positive stream; appends each clip's placement to ``placed`` as it is made."""
+                    placed: list[Placed], clean: bool = False) -> Iterator[np.ndarray]:
+    """Blocks of the positive stream; appends each clip's placement to ``placed`` as it is made.
+
+    ``clean``: each clip replaces the background under it instead of being mixed into it."""
+    if clean and snr_db is not None:
+        raise ValueError("a clean positive stream has no SNR")
     rng = np.random.default_rng(seed)
     t = 0
     for clip, label, file in zip(clips, labels, files):
@@ -159,7 +164,9 @@ def positive_stream(clips: list[np.ndarray], labels: list[str], files: list[str]
         segment = background.take(gap + clip.size).astype(np.float64)
         under = segment[gap:]
         signal = clip.astype(np.float64)
-        if snr_db is not None:
+        if clean:
+            under[:] = 0.0
+        elif snr_db is not None:
             p_clip, p_bg = _mean_square(signal), _mean_square(under)
             if p_clip > 0 and p_bg > 0:
                 signal *= np.sqrt(p_bg / p_clip * 10 ** (snr_db / 10))

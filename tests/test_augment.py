@@ -633,3 +633,48 @@ def test_random_rir_kinds_are_deterministic():
         assert a.dtype == np.float32 and np.all(np.isfinite(a)) and np.any(a)
         kinds.add(bool(a[0] == 1.0))  # exponential RIRs start with the unit direct path
     assert kinds == {True, False}
+
+
+def _word(n: int = 16000) -> np.ndarray:
+    t = np.arange(n) / 16000
+    return (0.3 * np.sin(2 * np.pi * 440 * t) * (np.abs(t - 0.5) < 0.25)).astype(np.float32)
+
+
+def test_babble_replaces_the_noise_for_its_share_and_changes_nothing_when_off():
+    config = aug.AugmentConfig(noise_probability=1.0, speed_probability=0, pitch_probability=0, reverb_probability=0,
+                               band_limit_probability=0, gain_probability=0, time_shift_ms=0)
+    used = []
+
+    def sampler(name):
+        def sample(n, rng):
+            used.append(name)
+            return rng.standard_normal(n).astype(np.float32) * 0.1
+        return sample
+
+    word = _word()
+    with_babble = aug.augment_waveform(word, dataclasses.replace(config, babble_probability=1.0),
+                                       np.random.default_rng(1), noise_sampler=sampler("noise"),
+                                       babble_sampler=sampler("babble"))
+    assert used == ["babble"] and not np.allclose(with_babble, word)
+    used.clear()
+    # off: the babble sampler is never asked and the random sequence is the one of a recipe without babble
+    off = aug.augment_waveform(word, config, np.random.default_rng(1), noise_sampler=sampler("noise"),
+                               babble_sampler=sampler("babble"))
+    before = aug.augment_waveform(word, config, np.random.default_rng(1), noise_sampler=sampler("noise"))
+    assert used == ["noise", "noise"]
+    np.testing.assert_array_equal(off, before)
+    with pytest.raises(ConfigError, match="babble_probability"):
+        aug.AugmentConfig(babble_probability=1.5)
+
+
+def test_babble_off_keeps_the_feature_cache_keys():
+    from kws.training.features import augment_hash
+
+    config = aug.AugmentConfig()
+    key = augment_hash(config, ["background_noise/pink.wav"])
+    assert augment_hash(config, ["background_noise/pink.wav"], ["/data/SPEAKER1"]) == key
+    on = dataclasses.replace(config, babble_probability=0.4)
+    assert augment_hash(on, ["background_noise/pink.wav"]) == key  # no speakers: nothing changes
+    assert augment_hash(on, ["background_noise/pink.wav"], ["/data/SPEAKER1"]) != key
+    assert augment_hash(on, ["background_noise/pink.wav"], ["/elsewhere/SPEAKER1"]) == \
+        augment_hash(on, ["background_noise/pink.wav"], ["/data/SPEAKER1"])  # speaker ids, not paths

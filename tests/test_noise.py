@@ -191,3 +191,17 @@ def test_real_ambient_is_resampled_and_downmixed():
         assert np.max(np.abs(noise.samples)) <= 1.5
     rates = {sf.info(str(p)).samplerate for p in files}
     assert rates - {SAMPLE_RATE}  # the folder really needed resampling
+
+
+def test_speech_babble_joins_each_speakers_files_and_names_an_empty_folder(tmp_path):
+    for speaker, n_files in (("SPK1", 2), ("SPK2", 1)):
+        (tmp_path / speaker).mkdir()
+        for i in range(n_files):
+            sf.write(tmp_path / speaker / f"{i}.flac", np.full(8000, 0.1 * (i + 1), np.float32), 16000)
+    babble = nz.load_speech_babble([tmp_path / "SPK1", tmp_path / "SPK2"])
+    assert [b.name for b in babble] == ["SPK1", "SPK2"]
+    assert babble[0].samples.size == 16000 and babble[1].samples.size == 8000
+    np.testing.assert_allclose(babble[0].samples[[0, 8000]], [0.1, 0.2], atol=1e-3)  # files in sorted order
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: no audio files"):
+        nz.load_speech_babble([tmp_path / "empty"])

@@ -85,3 +85,34 @@ def test_calibrate_writes_thresholds(folders, tmp_path, capsys):
     assert set(thresholds) == {"yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"}
     assert all(0 <= value <= 128 for value in thresholds.values())
     assert json.loads(out.read_text())["calibration"]["target_false_accepts_per_hour"] == 0.5
+
+
+def test_clean_positives_replace_the_background_and_mixed_ones_add_to_it():
+    from kws.stream_eval import Background, positive_stream
+
+    clip = np.full(1000, 1000, np.int16)
+    background = np.full(50_000, 300, np.int16)
+    streams = {}
+    for name, kwargs in {"clean": {"clean": True}, "mixed": {}, "snr": {"snr_db": 0.0}}.items():
+        placed = []
+        blocks = list(positive_stream([clip], ["yes"], ["a.wav"], Background([background]), 16000, seed=0,
+                                      gap_s=(0.5, 0.5), placed=placed, **{"snr_db": None, **kwargs}))
+        pcm = np.concatenate(blocks)
+        start = int(placed[0].start_s * 16000)
+        streams[name] = (pcm[:start], pcm[start:start + clip.size])
+    assert np.all(streams["clean"][0] == 300) and np.all(streams["clean"][1] == 1000)  # the clip alone
+    assert np.all(streams["mixed"][1] == 1300)  # recorded level on top of the background
+    assert np.all(streams["snr"][1] == 600)  # scaled to the background's power, then added
+    with pytest.raises(ValueError, match="clean"):
+        next(positive_stream([clip], ["yes"], ["a"], Background([background]), 16000, seed=0, gap_s=(0, 0),
+                             snr_db=10.0, placed=[], clean=True))
+
+
+def test_eval_stream_clean_refuses_an_snr_and_is_recorded_in_the_json(folders, tmp_path, capsys):
+    positives, negatives = folders
+    args = ["eval-stream", "commands", "--positives", str(positives / "go"), "--keyword", "go",
+            "--negatives", str(negatives)]
+    assert main(args + ["--clean", "--snr-db", "10"]) == 1
+    assert "exclude each other" in capsys.readouterr().err
+    assert main(args + ["--clean", "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["settings"]["clean"] is True

@@ -195,8 +195,10 @@ def test_a_phrase_longer_than_a_second_gets_a_longer_window_end_to_end(real_data
     from kws.model import KwsModel
 
     run = tmp_path / "run"
-    config = dataclasses.replace(tiny_config(tmp_path), positives=12, confusable_clips=6, common_word_clips=6,
-                                 train=dataclasses.replace(tiny_config(tmp_path).train, epochs=1))
+    tiny = tiny_config(tmp_path)
+    babble = dataclasses.replace(tiny.train.augment, babble_probability=1.0)  # the training speakers talk behind
+    config = dataclasses.replace(tiny, positives=12, confusable_clips=6, common_word_clips=6,
+                                 train=dataclasses.replace(tiny.train, epochs=1, augment=babble))
     metrics = wakeword.run_wakeword("okay computer start listening now", config, run, log=lambda line: None)
     model = KwsModel.load(run)
     assert model.frontend.clip_duration_ms == metrics["clip_duration_ms"] > 1000

@@ -1221,6 +1221,10 @@ class AugmentConfig:
     snr_db_range: tuple[float, float] = (0.0, 20.0)
     """Range of SNRs (dB), measured on the active speech (:func:`measure_snr_db`)."""
 
+    babble_probability: float = 0.0
+    """Share of the added noises that are other people's speech (the caller's babble sampler) instead
+    of noise: a wake word is also spoken while others talk."""
+
     active_threshold_db: float = 30.0
     """Frames within this many dB of the loudest frame count as active speech for the SNR."""
 
@@ -1262,6 +1266,7 @@ class AugmentConfig:
             "band_limit_probability",
             "telephone_fraction",
             "noise_probability",
+            "babble_probability",
             "gain_probability",
             "spec_augment_probability",
         ):
@@ -1346,6 +1351,7 @@ def augment_waveform(
     config: AugmentConfig,
     rng: np.random.Generator,
     noise_sampler: Optional[NoiseSampler] = None,
+    babble_sampler: Optional[NoiseSampler] = None,
 ) -> np.ndarray:
     """Apply the configured augmentation chain to one clip.
 
@@ -1367,6 +1373,9 @@ def augment_waveform(
     noise_sampler : callable, optional
         ``noise_sampler(n_samples, rng) -> np.ndarray [shape=(n_samples,), float32]``;
         any level, it is rescaled to the drawn SNR.
+    babble_sampler : callable, optional
+        Like ``noise_sampler``, for background speech; used for ``config.babble_probability`` of the
+        noises added.
 
     Returns
     -------
@@ -1398,7 +1407,11 @@ def augment_waveform(
         else:
             out = cheap_mic(out, rng, sample_rate=sr)
     if noise_sampler is not None and rng.random() < config.noise_probability:
-        noise = _as_audio(noise_sampler(n, rng), "noise_sampler output")
+        sampler = noise_sampler
+        # drawn only when babble is on, so recipes without it keep their random sequence (and feature cache)
+        if babble_sampler is not None and config.babble_probability > 0 and rng.random() < config.babble_probability:
+            sampler = babble_sampler
+        noise = _as_audio(sampler(n, rng), "noise_sampler output")
         if noise.shape[0] != n:
             raise AudioError(f"noise_sampler returned {noise.shape[0]} samples, asked for {n}")
         speech_power, noise_power = _active_powers(out, noise, sr, 10.0, config.active_threshold_db)

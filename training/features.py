@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -120,20 +121,22 @@ class _WorkerState:
     augment_hash: str
     cache: FeatureCache
     noise_bank: object | None
+    babble_bank: object | None
 
 
 _STATE: _WorkerState | None = None
 
 
 def _init_worker(frontend: FrontendConfig, augment: AugmentConfig, augment_hash: str, cache_root: str,
-                 noise_names: Sequence[str] | None) -> None:
+                 noise_names: Sequence[str] | None, babble_folders: Sequence[str] | None = None) -> None:
     global _STATE
-    bank = None
-    if noise_names:
-        from kws.datasets.noise import NoiseBank, load_noise_recordings
+    from kws.datasets.noise import NoiseBank, load_noise_recordings, load_speech_babble
 
-        bank = NoiseBank(load_noise_recordings(noise_names, sample_rate=frontend.sample_rate_hz))
-    _STATE = _WorkerState(frontend, augment, augment_hash, FeatureCache(cache_root), bank)
+    rate = frontend.sample_rate_hz
+    bank = NoiseBank(load_noise_recordings(noise_names, sample_rate=rate)) if noise_names else None
+    babble = NoiseBank(load_speech_babble(babble_folders, sample_rate=rate)) \
+        if babble_folders and augment.babble_probability > 0 else None
+    _STATE = _WorkerState(frontend, augment, augment_hash, FeatureCache(cache_root), bank, babble)
 
 
 def _load_audio(job: FeatureJob, state: _WorkerState, audio_hash: str) -> np.ndarray:
@@ -160,7 +163,9 @@ def _featurise(job: FeatureJob) -> tuple[np.ndarray | None, str | None]:
         audio = _load_audio(job, state, audio_hash)
         if seed is not None:
             sampler = state.noise_bank.sample if state.noise_bank is not None else None
-            audio = augment_waveform(audio, state.augment, np.random.default_rng(seed), noise_sampler=sampler)
+            babble = state.babble_bank.sample if state.babble_bank is not None else None
+            audio = augment_waveform(audio, state.augment, np.random.default_rng(seed), noise_sampler=sampler,
+                                     babble_sampler=babble)
         features = compute_features(float_to_int16(audio), state.frontend)
         state.cache.put(key, features)
         return features, None
@@ -168,9 +173,20 @@ def _featurise(job: FeatureJob) -> tuple[np.ndarray | None, str | None]:
         return None, str(exc)
 
 
-def augment_hash(augment: AugmentConfig, noise_names: Sequence[str] | None) -> str:
+def augment_hash(augment: AugmentConfig, noise_names: Sequence[str] | None,
+                 babble_folders: Sequence[str] | None = None) -> str:
     """Hash of everything that changes an augmented example besides its seed."""
-    return hashlib.sha1(f"{config_hash(augment)}|{sorted(noise_names or [])}".encode()).hexdigest()[:12]
+    if not (augment.babble_probability and babble_folders):  # babble off changes nothing: keep earlier keys
+        return hashlib.sha1(f"{_hash_without_babble(augment)}|{sorted(noise_names or [])}".encode()).hexdigest()[:12]
+    speakers = sorted(Path(f).name for f in babble_folders)
+    return hashlib.sha1(f"{config_hash(augment)}|{sorted(noise_names or [])}|{speakers}".encode()).hexdigest()[:12]
+
+
+def _hash_without_babble(augment: AugmentConfig) -> str:
+    """:func:`kws.config.config_hash` of the augmentation settings as they were before babble existed."""
+    settings = {k: v for k, v in dataclasses.asdict(augment).items() if k != "babble_probability"}
+    payload = json.dumps({"type": type(augment).__name__, **settings}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 @dataclasses.dataclass
@@ -186,11 +202,15 @@ class FeatureSet:
 
 def featurise(jobs: Sequence[FeatureJob], *, frontend: FrontendConfig, augment: AugmentConfig,
               cache_dir: str | os.PathLike, noise_names: Sequence[str] | None, n_jobs: int = 2,
-              description: str = "features") -> FeatureSet:
-    """Featurise ``jobs`` (cached), in ``n_jobs`` processes, with a progress bar."""
+              description: str = "features", babble_folders: Sequence[str] | None = None) -> FeatureSet:
+    """Featurise ``jobs`` (cached), in ``n_jobs`` processes, with a progress bar.
+
+    ``babble_folders``: speaker folders whose speech is the background of ``augment.babble_probability``
+    of the noisy examples."""
     from tqdm import tqdm
 
-    init_args = (frontend, augment, augment_hash(augment, noise_names), str(cache_dir), noise_names)
+    init_args = (frontend, augment, augment_hash(augment, noise_names, babble_folders), str(cache_dir), noise_names,
+                 babble_folders)
     results: list[tuple[np.ndarray | None, str | None]]
     chunk = max(1, min(64, len(jobs) // (8 * max(1, n_jobs)) or 1))
     if n_jobs <= 1 or len(jobs) < 64:

@@ -54,6 +54,7 @@ from kws.datasets.paths import data_root
 from kws.errors import ConfigError, DataError
 from kws.fileio import atomic_dir, atomic_path, write_json_atomic
 from kws.training.config import TrainConfig, jsonable, read_toml, train_config_from_dict
+from kws.training.transfer import check_init_run, transfer_weights
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
 SELECTION_FILE = "selection.json"
@@ -133,6 +134,9 @@ class WakewordConfig:
     engine_weights: dict = dataclasses.field(default_factory=dict)
     """Share of the synthetic clips per engine (e.g. ``{kokoro = 0.3, espeak = 0.4}``); empty = the
     defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
+    init_from: str = ""
+    """A ``kws train`` run folder (its ``model.keras``, same front end and architecture) trained on real
+    speech: every layer but the classifier starts from its weights; empty = random start."""
     seed: int = 0
     """Seed of every random choice."""
     jobs: int = 2
@@ -656,6 +660,8 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
                                     cache_dir=config.cache_dir)
     detector = detector_config(config)
     check_architecture(train_cfg, FrontendConfig(), len(labels), config.max_int8_weight_bytes)  # fail before any work
+    if config.init_from:
+        check_init_run(config.init_from, FrontendConfig(), where="init_from")
     saved = {"phrase": phrase.text, "label": phrase.label, "config": config.to_dict()}
     prepare_run_dir(run_dir, saved, force=force, resume=resume)
     splits = negative_splits(config)
@@ -708,7 +714,8 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
     t0 = time.perf_counter()
     feature_set = featurise(jobs, frontend=frontend, augment=train_cfg.augment,
                             cache_dir=Path(config.cache_dir) / "features", noise_names=splits.noise_names,
-                            n_jobs=config.jobs, description="train features")
+                            n_jobs=config.jobs, description="train features",
+                            babble_folders=splits.speech["train"])  # only the training speakers talk behind
     bad_files += feature_set.bad
     train_records = [job_records[i] for i in feature_set.kept]
     train = Examples(feature_set.features, np.array([index[r.label] for r in train_records], np.int64),
@@ -797,6 +804,10 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
     else:
         model, start_epoch, history = build_and_compile(train_cfg, frontend, len(train.labels)), 0, []
         select_log = []
+        if config.init_from:
+            copied = transfer_weights(model, check_init_run(config.init_from, frontend, where="init_from"))
+            n_weighted = sum(1 for layer in model.layers if layer.get_weights())
+            log(f"started from {config.init_from}: {len(copied)} of {n_weighted} layers with weights copied")
     best_row = min(select_log, key=lambda r: (r["fa_per_hour"], r["frr"])) if select_log else None
     if checkpoint and (not select_log or select_log[-1]["epoch"] < start_epoch):
         row = score_epoch(model, start_epoch, selection, frontend, detector, labels, config, log)

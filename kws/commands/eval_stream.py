@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from kws.stream_eval import (Background, decode_positives, keyword_thresholds, operating_point, plot_det,
                                  positive_files, positive_stream, record, spread, summarise, sweep)
 
+    if args.clean and args.snr_db is not None:
+        raise ConfigError("--clean and --snr-db exclude each other: a clean positive has no background under it")
     if args.gap_s[0] < 0 or args.gap_s[1] < args.gap_s[0]:
         raise ConfigError(f"--gap-s {args.gap_s}: need 0 <= MIN <= MAX")
     from kws.model_native import fastest_model
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     placed = []
     positive = record(model, config, positive_stream(clips, labels, files, Background(negatives), rate,
                                                      seed=args.seed, gap_s=tuple(args.gap_s), snr_db=args.snr_db,
-                                                     placed=placed),
+                                                     placed=placed, clean=args.clean),
                       frontend=frontend, progress="positive stream")
     frontend.reset()
     negative = record(model, config, iter(negatives), frontend=frontend, progress="negative stream")
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         "operating_point": None if point is None else {
             "target_false_accepts_per_hour": args.target_fa_per_hour, "threshold": point["threshold"],
             "false_reject_rate": point["false_reject_rate"], "false_accepts_per_hour": point["false_accepts_per_hour"]},
-        "settings": {"seed": args.seed, "gap_s": list(args.gap_s), "snr_db": args.snr_db,
+        "settings": {"seed": args.seed, "gap_s": list(args.gap_s), "snr_db": args.snr_db, "clean": args.clean,
                      "tolerance_s": args.tolerance_s, "noise_snr_db": args.noise_snr_db if args.noise else None,
                      "positives": str(args.positives), "negatives": [str(p) for p in args.negatives],
                      "bad_positive_files": [b._asdict() for b in bad]},
@@ -142,7 +144,9 @@ def register(subparsers) -> None:
                         help="negative audio to --noise ratio (default 10 dB)")
     parser.add_argument("--snr-db", type=float, default=None, metavar="DB",
                         help="scale each positive to this SNR against the background under it "
-                             "(default: recorded level)")
+                             "(default: recorded level, mixed into the background)")
+    parser.add_argument("--clean", action="store_true",
+                        help="each positive replaces the background under it (the clip alone, as recorded)")
     parser.add_argument("--target-fa-per-hour", type=float, default=0.5, metavar="X")
     parser.add_argument("--tolerance-s", type=float, default=1.0, metavar="S",
                         help="a hit may fire up to S seconds after the clip ends (default 1)")

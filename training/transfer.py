@@ -1,0 +1,59 @@
+"""Start a model from the weights of another run (transfer learning).
+
+A wake phrase has no real recordings, only synthetic voices; a model trained on real speakers (e.g. the
+``commands`` run) has already learnt features that hold for human voices. Every layer whose name and
+weight shapes match starts from that run's float weights; the classifier, whose class count differs,
+starts fresh.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kws.config import FrontendConfig
+from kws.errors import ConfigError
+
+SOURCE_MODEL_FILE = "model.keras"
+
+
+def check_init_run(run_dir: str | Path, frontend: FrontendConfig, *, where: str) -> Path:
+    """The source run's ``model.keras``; refuses a missing run or one made for another front end."""
+    run_dir = Path(run_dir)
+    model_path = run_dir / SOURCE_MODEL_FILE
+    if run_dir.is_file():
+        raise ConfigError(f"{where}: {run_dir} is a file; init_from takes a run folder holding {SOURCE_MODEL_FILE}")
+    if not model_path.is_file():
+        raise ConfigError(f"{where}: {run_dir} has no {SOURCE_MODEL_FILE} (init_from takes a `kws train` run folder)")
+    config_path = run_dir / "config.json"
+    if config_path.is_file():
+        saved = json.loads(config_path.read_text()).get("frontend", {})
+        mine = frontend.to_dict()
+        # the window length may differ (the body is convolutional); everything else must be equal
+        different = sorted(k for k in mine if k != "clip_duration_ms" and saved.get(k) != mine[k])
+        if different:
+            raise ConfigError(f"{where}: {run_dir} was trained with another front end ({', '.join(different)} differ)")
+    return model_path
+
+
+def transfer_weights(model, model_path: Path) -> list[str]:
+    """Copy into ``model`` every layer of the saved model with the same name and weight shapes.
+
+    Returns the names of the layers copied; raises ``ConfigError`` if none matched (another architecture).
+    """
+    import keras
+
+    source = {layer.name: layer for layer in keras.models.load_model(model_path, compile=False).layers}
+    copied = []
+    for layer in model.layers:
+        other = source.get(layer.name)
+        weights = layer.get_weights()
+        if other is None or not weights:
+            continue
+        theirs = other.get_weights()
+        if [w.shape for w in theirs] == [w.shape for w in weights]:
+            layer.set_weights(theirs)
+            copied.append(layer.name)
+    if not copied:
+        raise ConfigError(f"init_from {model_path.parent}: no layer matches this architecture")
+    return copied
