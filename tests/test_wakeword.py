@@ -108,6 +108,12 @@ def test_cli_refuses_a_bad_phrase_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("pairs", [((3,),), ((0, 1),), ((2, 0),)])
+def test_detector_search_pairs_are_checked(pairs):
+    with pytest.raises(ConfigError, match="detector_search"):
+        wakeword.WakewordConfig(detector_search=pairs)
+
+
 def tiny_config(tmp: Path) -> "wakeword.WakewordConfig":
     from kws.training.config import TrainConfig
 
@@ -129,7 +135,7 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     from kws.model import KwsModel
 
     run = tmp_path / "run"
-    config = tiny_config(tmp_path)
+    config = dataclasses.replace(tiny_config(tmp_path), detector_search=((3, 2), (1, 1)))
     real_save = loop.save_checkpoint
 
     def save_then_interrupt(run_dir, model, epoch, history, *average):
@@ -165,6 +171,12 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     assert model.frontend.clip_duration_ms == metrics["clip_duration_ms"] == 1000
     detector = model_detector_config(run)
     assert detector.inference_period_ms == 200
+    searched = metrics["detector_search"]
+    assert [(r["smoothing_inferences"], r["min_consecutive_hits"]) for r in searched] == [(3, 2), (1, 1)]
+    chosen = [r for r in searched if r.get("chosen")]
+    assert len(chosen) == 1 and chosen[0]["frr_mean"] == min(r["frr_mean"] for r in searched)
+    assert (detector.smoothing_inferences, detector.min_consecutive_hits) == \
+        (chosen[0]["smoothing_inferences"], chosen[0]["min_consecutive_hits"])
     assert dict(detector.thresholds_int8)["alexa"] == metrics["threshold_int8"] >= 0  # p >= 0.5
     assert metrics["int8_weight_bytes"] <= 20480
     assert set(metrics["report"]) >= {"ambience_10db", "speech", "hours_negative"}

@@ -24,7 +24,9 @@ def check_init_run(run_dir: str | Path, frontend: FrontendConfig, *, where: str)
     if run_dir.is_file():
         raise ConfigError(f"{where}: {run_dir} is a file; init_from takes a run folder holding {SOURCE_MODEL_FILE}")
     if not model_path.is_file():
-        raise ConfigError(f"{where}: {run_dir} has no {SOURCE_MODEL_FILE} (init_from takes a `kws train` run folder)")
+        raise ConfigError(f"{where}: {run_dir} has no {SOURCE_MODEL_FILE}; init_from takes a `kws train` run folder, "
+                          f"e.g. made by `kws train --config training/configs/commands.toml --all-speakers "
+                          f"--out {run_dir}`")
     config_path = run_dir / "config.json"
     if config_path.is_file():
         saved = json.loads(config_path.read_text()).get("frontend", {})
