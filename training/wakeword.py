@@ -923,6 +923,19 @@ def finish(model, train, history, select_log, best, phrase: Phrase, labels, fron
     }
 
 
+def record_positives(model, detector, stream_frontend, clips: list[np.ndarray], positives: list[ClipRecord],
+                     label: str, background: list[np.ndarray], snr_db: float | None, *, seed: int,
+                     gap_s: tuple[float, float]):
+    """Stream the clips placed into ``background`` (at ``snr_db``, or their level); returns (Recorded, placed)."""
+    from kws.stream_eval import Background, positive_stream, record
+
+    placed: list = []
+    stream_frontend.reset()
+    blocks = positive_stream(clips, [label] * len(clips), [r.path for r in positives], Background(background),
+                             model.frontend.sample_rate_hz, seed=seed, gap_s=gap_s, snr_db=snr_db, placed=placed)
+    return record(model, detector, blocks, frontend=stream_frontend), placed
+
+
 def choose_detector(model, base, stream_frontend, splits: Splits, positives: list[ClipRecord], phrase: Phrase,
                     config: WakewordConfig, log) -> tuple[Any, list[dict]]:
     """The detector of ``config.detector_search`` with the lowest mean FRR of the selection voices (in selection
@@ -931,7 +944,7 @@ def choose_detector(model, base, stream_frontend, splits: Splits, positives: lis
     and consecutive hits decide whether it can fire at all. Returns (detector, one row per candidate)."""
     from kws.audio import read_audio
     from kws.detector import probability_to_int8
-    from kws.stream_eval import Background, calibrate_thresholds, keyword_thresholds, positive_stream, record, summarise
+    from kws.stream_eval import calibrate_thresholds, keyword_thresholds, record, summarise
 
     rate = model.frontend.sample_rate_hz
     calibration = audio_of(splits.speech["calibrate"] + splits.ambience["calibrate"], rate)
@@ -949,12 +962,8 @@ def choose_detector(model, base, stream_frontend, splits: Splits, positives: lis
         row = {"smoothing_inferences": smoothing, "min_consecutive_hits": hits,
                "threshold_int8": candidate.threshold_for(phrase.label)}
         for name, (background, snr) in backgrounds.items():
-            placed: list = []
-            stream_frontend.reset()
-            blocks = positive_stream(clips, [phrase.label] * len(clips), [r.path for r in positives],
-                                     Background(background), rate, seed=config.seed, gap_s=(2.0, 3.0), snr_db=snr,
-                                     placed=placed)
-            positive = record(model, candidate, blocks, frontend=stream_frontend)
+            positive, placed = record_positives(model, candidate, stream_frontend, clips, positives, phrase.label,
+                                                background, snr, seed=config.seed, gap_s=(2.0, 3.0))
             result = summarise(model, candidate, keyword_thresholds(model, candidate), positive, placed, negative, 1.0)
             row[f"frr_{name}"] = round(result["false_reject_rate"], 4)
         row["frr_mean"] = round((row["frr_ambience_10db"] + row["frr_speech"]) / 2, 4)
@@ -974,8 +983,7 @@ def report_figures(model, detector, stream_frontend, splits: Splits, positives: 
     """FRR of the report voices (in report ambience at 10 dB and in report speech) and FA/h of the report audio,
     at the calibrated threshold; DET curve."""
     from kws.audio import read_audio
-    from kws.stream_eval import (Background, keyword_thresholds, operating_point, plot_det, positive_stream, record,
-                                 summarise, sweep)
+    from kws.stream_eval import keyword_thresholds, operating_point, plot_det, record, summarise, sweep
 
     rate = model.frontend.sample_rate_hz
     clips = [read_audio(r.path, rate) for r in positives]
@@ -985,12 +993,8 @@ def report_figures(model, detector, stream_frontend, splits: Splits, positives: 
     negative = record(model, detector, iter(speech + ambience), frontend=stream_frontend)
     out, curves = {"hours_negative": round(negative.seconds / 3600, 4), "n_positive": len(clips)}, {}
     for name, background, snr in (("ambience_10db", ambience, 10.0), ("speech", speech, None)):
-        placed: list = []
-        stream_frontend.reset()
-        blocks = positive_stream(clips, [phrase.label] * len(clips), [r.path for r in positives],
-                                 Background(background), rate, seed=config.seed, gap_s=(3.0, 6.0), snr_db=snr,
-                                 placed=placed)
-        positive = record(model, detector, blocks, frontend=stream_frontend)
+        positive, placed = record_positives(model, detector, stream_frontend, clips, positives, phrase.label,
+                                            background, snr, seed=config.seed, gap_s=(3.0, 6.0))
         stored = summarise(model, detector, keyword_thresholds(model, detector), positive, placed, negative, 1.0)
         curve = sweep(model, detector, positive, placed, negative, 1.0)
         point = operating_point(curve, config.target_fa_per_hour)
