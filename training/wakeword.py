@@ -53,6 +53,7 @@ from kws.datasets.manifest import SOURCE_REAL, SOURCE_SYNTHETIC, ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import ConfigError, DataError
 from kws.fileio import atomic_dir, atomic_path, write_json_atomic
+from kws.training.augment import AugmentConfig
 from kws.training.config import TrainConfig, jsonable, read_toml, train_config_from_dict
 from kws.training.transfer import check_init_run, transfer_weights
 
@@ -127,7 +128,7 @@ class WakewordConfig:
     """False accepts per hour the calibrated threshold aims at."""
     min_threshold_probability: float = 0.5
     """Never calibrate the threshold below this probability."""
-    detector_search: tuple[tuple[int, int], ...] = ()
+    detector_search: tuple[tuple[int, int], ...] = ((3, 2), (2, 2), (3, 1), (2, 1))
     """``(smoothing_inferences, min_consecutive_hits)`` pairs tried on the trained model: each is calibrated
     like the final threshold, and the one missing the fewest selection voices (in selection ambience at
     10 dB and over selection speech) goes into ``detector.json``; empty = the ``[detector]`` table as is."""
@@ -151,7 +152,7 @@ class WakewordConfig:
     """DetectorConfig settings of the run (thresholds are calibrated)."""
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
         architecture="tc_resnet", model={"separable": True, "channels": [20, 32, 40, 56], "dropout": 0.1},
-        epochs=30, batch_size=128, learning_rate=0.005))
+        epochs=30, batch_size=128, learning_rate=0.005, augment=AugmentConfig(babble_probability=0.4)))
     """Model, optimiser and augmentation settings (labels are set from the phrase)."""
 
     def __post_init__(self) -> None:
