@@ -194,9 +194,12 @@ def validate_frontend(config: FrontendConfig) -> None:
     need(w["log_value"] < 2**31 and w["dct_accumulator"] < 2**63, "log-mel or DCT accumulator overflows")
 
 
-def config_hash(config: Any) -> str:
-    """Stable 12-hex-digit hash of a config dataclass (key order and float repr independent)."""
-    payload = json.dumps({"type": type(config).__name__, **dataclasses.asdict(config)}, sort_keys=True)
+def config_hash(config: Any, *, omit: tuple[str, ...] = ()) -> str:
+    """Stable 12-hex-digit hash of a config dataclass (key order and float repr independent).
+
+    ``omit``: fields left out, e.g. a setting added later that is off, so keys made before it stay valid."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in omit}
+    payload = json.dumps({"type": type(config).__name__, **settings}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -177,16 +176,10 @@ def augment_hash(augment: AugmentConfig, noise_names: Sequence[str] | None,
                  babble_folders: Sequence[str] | None = None) -> str:
     """Hash of everything that changes an augmented example besides its seed."""
     if not (augment.babble_probability and babble_folders):  # babble off changes nothing: keep earlier keys
-        return hashlib.sha1(f"{_hash_without_babble(augment)}|{sorted(noise_names or [])}".encode()).hexdigest()[:12]
+        settings = config_hash(augment, omit=("babble_probability",))
+        return hashlib.sha1(f"{settings}|{sorted(noise_names or [])}".encode()).hexdigest()[:12]
     speakers = sorted(Path(f).name for f in babble_folders)
     return hashlib.sha1(f"{config_hash(augment)}|{sorted(noise_names or [])}|{speakers}".encode()).hexdigest()[:12]
-
-
-def _hash_without_babble(augment: AugmentConfig) -> str:
-    """:func:`kws.config.config_hash` of the augmentation settings as they were before babble existed."""
-    settings = {k: v for k, v in dataclasses.asdict(augment).items() if k != "babble_probability"}
-    payload = json.dumps({"type": type(augment).__name__, **settings}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 @dataclasses.dataclass

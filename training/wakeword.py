@@ -869,7 +869,6 @@ def finish(model, train, history, select_log, best, phrase: Phrase, labels, fron
     from kws.frontend.native import streaming_frontend
     from kws.model import KwsModel, write_model_config
     from kws.model_native import fastest_model
-    from kws.stream_eval import calibrate_thresholds, record
     from kws.training.loop import write_history_csv
     from kws.training.quantize import convert_to_int8, tflite_weight_bytes
     from kws.training.report import plot_training_curves, representative_features
@@ -891,21 +890,20 @@ def finish(model, train, history, select_log, best, phrase: Phrase, labels, fron
     stream_frontend, fe_note = streaming_frontend(frontend)
     log(f"calibration: {fe_note}; {model_note}")
     calibrate_paths = splits.speech["calibrate"] + splits.ambience["calibrate"]
+    calibration_pcm = audio_of(calibrate_paths, rate)
     detector_rows = []
     if config.detector_search:
-        detector, detector_rows = choose_detector(int8_model, detector, stream_frontend, splits, roles["select"],
-                                                  phrase, config, log)
-        stream_frontend.reset()
-    negative = record(int8_model, detector, iter(audio_of(calibrate_paths, rate)), frontend=stream_frontend)
-    floor = probability_to_int8(config.min_threshold_probability)
-    thresholds = calibrate_thresholds(int8_model, detector, negative, config.target_fa_per_hour, floor)
-    calibrated = detector.with_thresholds(thresholds)
+        calibrated, negative, detector_rows = choose_detector(int8_model, detector, stream_frontend, calibration_pcm,
+                                                              splits, roles["select"], phrase, config, log)
+    else:
+        calibrated, negative = calibrate(int8_model, detector, stream_frontend, calibration_pcm, config)
     write_detector_config(run_dir / DETECTOR_FILE, calibrated, calibration={
         "target_false_accepts_per_hour": config.target_fa_per_hour,
         "rule": "lowest int8 threshold >= min_threshold_int8 whose FA/h on the calibration audio is <= target",
-        "min_threshold_int8": floor, "hours_negative": round(negative.seconds / 3600, 4),
+        "min_threshold_int8": probability_to_int8(config.min_threshold_probability),
+        "hours_negative": round(negative.seconds / 3600, 4),
         "negatives": [Path(p).name for p in calibrate_paths]})
-    threshold = thresholds[phrase.label]
+    threshold = calibrated.threshold_for(phrase.label)
     log(f"calibrated threshold {threshold} (p {(threshold + 128) / 256:.3f}) for {config.target_fa_per_hour} FA/h "
         f"on {negative.seconds / 3600:.3f} h of calibration audio")
     report = report_figures(int8_model, calibrated, stream_frontend, splits, roles["report"], phrase, config, run_dir,
@@ -937,29 +935,38 @@ def record_positives(model, detector, stream_frontend, clips: list[np.ndarray], 
     return record(model, detector, blocks, frontend=stream_frontend), placed
 
 
-def choose_detector(model, base, stream_frontend, splits: Splits, positives: list[ClipRecord], phrase: Phrase,
-                    config: WakewordConfig, log) -> tuple[Any, list[dict]]:
+def calibrate(model, detector, stream_frontend, calibration_pcm: list[np.ndarray], config: WakewordConfig):
+    """``detector`` with the lowest thresholds (>= ``min_threshold_probability``) within ``target_fa_per_hour``
+    on the calibration audio; returns (calibrated detector, the recorded calibration stream)."""
+    from kws.detector import probability_to_int8
+    from kws.stream_eval import calibrate_thresholds, record
+
+    stream_frontend.reset()
+    negative = record(model, detector, iter(calibration_pcm), frontend=stream_frontend)
+    floor = probability_to_int8(config.min_threshold_probability)
+    thresholds = calibrate_thresholds(model, detector, negative, config.target_fa_per_hour, floor)
+    return detector.with_thresholds(thresholds), negative
+
+
+def choose_detector(model, base, stream_frontend, calibration_pcm: list[np.ndarray], splits: Splits,
+                    positives: list[ClipRecord], phrase: Phrase, config: WakewordConfig, log):
     """The detector of ``config.detector_search`` with the lowest mean FRR of the selection voices (in selection
     ambience at 10 dB and at their level over selection speech), each at its own threshold calibrated on the
     calibration audio. Why: a 0.6 s word fills a 1 s window for only ~3 inferences 200 ms apart, so smoothing
-    and consecutive hits decide whether it can fire at all. Returns (detector, one row per candidate)."""
+    and consecutive hits decide whether it can fire at all. Returns (the chosen detector calibrated, its
+    recorded calibration stream, one row per candidate)."""
     from kws.audio import read_audio
-    from kws.detector import probability_to_int8
-    from kws.stream_eval import calibrate_thresholds, keyword_thresholds, record, summarise
+    from kws.stream_eval import keyword_thresholds, summarise
 
     rate = model.frontend.sample_rate_hz
-    calibration = audio_of(splits.speech["calibrate"] + splits.ambience["calibrate"], rate)
     backgrounds = {"ambience_10db": (audio_of(splits.ambience["select"], rate), 10.0),
                    "speech": (audio_of(splits.speech["select"], rate), None)}
     clips = [read_audio(r.path, rate) for r in positives]
-    floor = probability_to_int8(config.min_threshold_probability)
     rows, candidates = [], []
     for smoothing, hits in config.detector_search:
-        candidate = dataclasses.replace(base, smoothing_inferences=smoothing, min_consecutive_hits=hits)
-        stream_frontend.reset()
-        negative = record(model, candidate, iter(calibration), frontend=stream_frontend)
-        candidate = candidate.with_thresholds(calibrate_thresholds(model, candidate, negative,
-                                                                   config.target_fa_per_hour, floor))
+        candidate, negative = calibrate(model, dataclasses.replace(base, smoothing_inferences=smoothing,
+                                                                   min_consecutive_hits=hits),
+                                        stream_frontend, calibration_pcm, config)
         row = {"smoothing_inferences": smoothing, "min_consecutive_hits": hits,
                "threshold_int8": candidate.threshold_for(phrase.label)}
         for name, (background, snr) in backgrounds.items():
@@ -971,12 +978,11 @@ def choose_detector(model, base, stream_frontend, splits: Splits, positives: lis
         log(f"detector smoothing {smoothing}, {hits} hit(s): threshold {row['threshold_int8']}, selection voices "
             f"FRR {row['frr_ambience_10db']} in ambience at 10 dB, {row['frr_speech']} over speech")
         rows.append(row)
-        candidates.append(candidate)
+        candidates.append((candidate, negative))
     best = min(range(len(rows)), key=lambda i: (rows[i]["frr_mean"], i))
     rows[best]["chosen"] = True
     log(f"detector: smoothing {rows[best]['smoothing_inferences']}, {rows[best]['min_consecutive_hits']} hit(s)")
-    chosen = candidates[best]
-    return dataclasses.replace(chosen, thresholds_int8=base.thresholds_int8), rows
+    return (*candidates[best], rows)
 
 
 def report_figures(model, detector, stream_frontend, splits: Splits, positives: list[ClipRecord], phrase: Phrase,
