@@ -70,3 +70,23 @@ def test_train_wakeword_refuses_a_bad_init_from_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="init_from.*no model.keras"):
         wakeword.run_wakeword("alexa", config, tmp_path / "run", log=lambda line: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_start_that_heard_the_phrase_is_refused(tmp_path, monkeypatch):
+    """A run whose real data held recordings of the wake phrase learnt them as _unknown_: refused, named."""
+    import json
+
+    data = tmp_path / "data"
+    (data / "clips" / "alexa").mkdir(parents=True)
+    (data / "commands" / "_unknown_").mkdir(parents=True)
+    (data / "commands" / "_unknown_" / "marvin_0a1b_nohash_0.wav").write_bytes(b"")
+    monkeypatch.setenv("KWS_DATA", str(data))
+    saved_run(tmp_path / "commands")
+    (tmp_path / "commands" / "train_config.json").write_text(
+        json.dumps({"real_data": "commands", "extra_real": ["clips", "not_there"]}))
+    with pytest.raises(ConfigError, match=r"trained on real recordings of the phrase .*clips/alexa"):
+        transfer.check_init_run(tmp_path / "commands", FrontendConfig(), where="init_from", phrase_names=("alexa",))
+    with pytest.raises(ConfigError, match=r"_unknown_/marvin_\*"):
+        transfer.check_init_run(tmp_path / "commands", FrontendConfig(), where="init_from", phrase_names=("marvin",))
+    assert transfer.check_init_run(tmp_path / "commands", FrontendConfig(), where="init_from",
+                                   phrase_names=("jarvis",)).name == "model.keras"

@@ -114,6 +114,15 @@ def test_detector_search_pairs_are_checked(pairs):
         wakeword.WakewordConfig(detector_search=pairs)
 
 
+def test_checkpoints_are_compared_by_the_chosen_rule():
+    quiet = {"fa_per_hour": 0.0, "frr": 0.6, "frr_at_target": 0.6}  # an early epoch: silent and deaf
+    keen = {"fa_per_hour": 8.0, "frr": 0.1, "frr_at_target": 0.3}  # one false accept at p 0.8, better at target
+    assert wakeword.better(quiet, keen) and not wakeword.better(keen, quiet)
+    assert wakeword.better(keen, quiet, "frr_at_target") and not wakeword.better(quiet, keen, "frr_at_target")
+    with pytest.raises(ConfigError, match="selection_rule 'best'"):
+        wakeword.WakewordConfig(selection_rule="best")
+
+
 def tiny_config(tmp: Path) -> "wakeword.WakewordConfig":
     from kws.training.config import TrainConfig
 
@@ -135,7 +144,8 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     from kws.model import KwsModel
 
     run = tmp_path / "run"
-    config = dataclasses.replace(tiny_config(tmp_path), detector_search=((3, 2), (1, 1)))
+    config = dataclasses.replace(tiny_config(tmp_path), detector_search=((3, 2), (1, 1)), hard_negative_epochs=(2,),
+                                 hard_negative_probability=0.01, hard_negative_max_windows=8)
     real_save = loop.save_checkpoint
 
     def save_then_interrupt(run_dir, model, epoch, history, *average):
@@ -161,6 +171,13 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
         assert (run / name).exists(), name
     selection = json.loads((run / "selection.json").read_text())
     assert [row["epoch"] for row in selection["epochs"]] == [1, 2] and metrics["best_epoch"] == selection["best_epoch"]
+    for row in selection["epochs"]:  # the operating-point FRR is there for either rule
+        assert 0.0 <= row["frr_at_target"] <= 1.0 and row["threshold_at_target_int8"] >= 0
+    assert selection["best_epoch"] == min(selection["epochs"], key=wakeword.selection_key)["epoch"]
+    mined = json.loads((run / "hard_negatives.json").read_text())["rounds"]
+    assert [r["epoch"] for r in mined] == [2] and 0 < len(mined[0]["windows"]) <= 8  # p 0.01: it fires somewhere
+    assert all(Path(path).is_file() for path, _ in mined[0]["windows"])
+    assert any("hard negatives after epoch 2" in line for line in lines)
     splits = json.loads((run / "splits.json").read_text())
     for kind in ("speech", "ambience"):
         roles = [set(splits[kind][role]) for role in wakeword.ROLES]

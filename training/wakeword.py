@@ -58,6 +58,7 @@ from kws.training.config import TrainConfig, jsonable, read_toml, train_config_f
 from kws.training.transfer import check_init_run, transfer_weights
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
+SELECTION_RULES = ("fa_then_frr", "frr_at_target")
 SELECTION_FILE = "selection.json"
 SPLITS_FILE = "splits.json"
 BEST_DIR = "best"
@@ -123,11 +124,26 @@ class WakewordConfig:
     selection_positives_snr_db: float = 10.0
     """SNR of the held-out positives against the ambience they are placed in, for selection."""
     selection_probability: float = 0.8
-    """Threshold (probability) at which checkpoints are compared."""
+    """Threshold (probability) at which checkpoints are compared (``selection_rule = "fa_then_frr"``)."""
+    selection_rule: str = "fa_then_frr"
+    """How checkpoints are compared: ``fa_then_frr``, fewest false accepts per hour on the select speech at
+    ``selection_probability``, then the lowest FRR of the select voices; or ``frr_at_target``, the lowest FRR
+    of the select voices at the lowest threshold whose FA/h on the select speech stays within
+    ``target_fa_per_hour`` (the operating point calibration will give), then fewer FA/h at p 0.8."""
     target_fa_per_hour: float = 0.5
     """False accepts per hour the calibrated threshold aims at."""
     min_threshold_probability: float = 0.5
     """Never calibrate the threshold below this probability."""
+    hard_negative_epochs: tuple[int, ...] = ()
+    """After these epochs the model runs the device schedule over the training speakers' speech, and the
+    windows where it fires join the ``_unknown_`` examples (hard-negative mining,
+    :mod:`kws.training.hard_negatives`); empty = off."""
+    hard_negative_probability: float = 0.5
+    """A window is mined when the phrase's smoothed score reaches this probability."""
+    hard_negative_max_windows: int = 1000
+    """At most this many mined windows per round (the highest-scoring)."""
+    hard_negative_variants: int = 2
+    """Augmented copies per mined window (plus the clean one)."""
     detector_search: tuple[tuple[int, int], ...] = ((3, 2), (2, 2), (3, 1), (2, 1))
     """``(smoothing_inferences, min_consecutive_hits)`` pairs tried on the trained model: each is calibrated
     like the final threshold, and the one missing the fewest selection voices (in selection ambience at
@@ -178,6 +194,13 @@ class WakewordConfig:
             raise ConfigError("WakewordConfig: selection_probability and min_threshold_probability must be in (0, 1)")
         if self.target_fa_per_hour <= 0:
             raise ConfigError("WakewordConfig: target_fa_per_hour must be > 0")
+        if any(e < 1 for e in self.hard_negative_epochs) or not 0.0 < self.hard_negative_probability < 1.0 \
+                or self.hard_negative_max_windows < 1 or self.hard_negative_variants < 0:
+            raise ConfigError("WakewordConfig: hard_negative_epochs must be >= 1, hard_negative_probability in "
+                              "(0, 1), hard_negative_max_windows >= 1 and hard_negative_variants >= 0")
+        if self.selection_rule not in SELECTION_RULES:
+            raise ConfigError(f"WakewordConfig: selection_rule {self.selection_rule!r} is not one of "
+                              f"{', '.join(SELECTION_RULES)}")
         if any(len(pair) != 2 or min(pair) < 1 for pair in self.detector_search):
             raise ConfigError("WakewordConfig: detector_search takes [smoothing_inferences, min_consecutive_hits] "
                               "pairs, each >= 1")
@@ -224,6 +247,11 @@ class Phrase:
     label: str
     """The model's keyword label (spaces and hyphens become ``_``)."""
     warnings: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """How a folder of real recordings of the phrase would be named."""
+        return tuple(dict.fromkeys((self.label, self.text)))
 
 
 def check_phrase(phrase: str) -> Phrase:
@@ -595,10 +623,11 @@ def selection_data(positives: list[ClipRecord], splits: Splits, config: Wakeword
 
 
 def selection_metrics(model, data: SelectionData, frontend: FrontendConfig, detector, labels: tuple[str, ...],
-                      probability: float) -> dict:
-    """False accepts per hour on the select speech and FRR on the held-out positives, at one threshold."""
+                      probability: float, target_fa_per_hour: float, min_threshold_probability: float) -> dict:
+    """False accepts per hour on the select speech and FRR of the held-out positives at ``probability``; and
+    the FRR at the threshold that calibration on the select speech would give for ``target_fa_per_hour``."""
     from kws.detector import probability_to_int8
-    from kws.stream_eval import summarise
+    from kws.stream_eval import calibrate_thresholds, summarise
 
     view = SimpleNamespace(labels=labels, frontend=frontend)
     threshold = probability_to_int8(probability)
@@ -606,14 +635,26 @@ def selection_metrics(model, data: SelectionData, frontend: FrontendConfig, dete
     negative = record_float(model, data.negative_pcm, frontend, detector)
     positive = record_float(model, [data.positive_pcm], frontend, detector)
     result = summarise(view, detector, thresholds, positive, data.placed, negative, tolerance_s=1.0)
+    calibrated = calibrate_thresholds(view, detector, negative, target_fa_per_hour,
+                                      probability_to_int8(min_threshold_probability))
+    at_target = np.array([calibrated.get(lab, 128) for lab in labels], np.int32)
+    result_at_target = summarise(view, detector, at_target, positive, data.placed, negative, tolerance_s=1.0)
     return {"false_accepts": result["false_accepts"], "fa_per_hour": round(result["false_accepts_per_hour"], 3),
             "frr": round(result["false_reject_rate"], 4), "hours": round(negative.seconds / 3600, 4),
-            "n_positive": result["n_positive"]}
+            "n_positive": result["n_positive"], "threshold_at_target_int8": int(max(calibrated.values())),
+            "frr_at_target": round(result_at_target["false_reject_rate"], 4)}
 
 
-def better(a: dict, b: dict | None) -> bool:
-    """Checkpoint ``a`` beats ``b``: fewer false accepts per hour, then a lower false reject rate."""
-    return b is None or (a["fa_per_hour"], a["frr"]) < (b["fa_per_hour"], b["frr"])
+def selection_key(row: dict, rule: str = "fa_then_frr") -> tuple:
+    """Sort key of a checkpoint's selection row under ``rule`` (smaller is better)."""
+    if rule == "frr_at_target":
+        return row["frr_at_target"], row["fa_per_hour"], row["frr"]
+    return row["fa_per_hour"], row["frr"]
+
+
+def better(a: dict, b: dict | None, rule: str = "fa_then_frr") -> bool:
+    """Checkpoint ``a`` beats ``b`` under ``rule`` (see ``WakewordConfig.selection_rule``)."""
+    return b is None or selection_key(a, rule) < selection_key(b, rule)
 
 
 # ---------------------------------------------------------------------------
@@ -669,7 +710,7 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
     detector = detector_config(config)
     check_architecture(train_cfg, FrontendConfig(), len(labels), config.max_int8_weight_bytes)  # fail before any work
     if config.init_from:
-        check_init_run(config.init_from, FrontendConfig(), where="init_from")
+        check_init_run(config.init_from, FrontendConfig(), where="init_from", phrase_names=phrase.names)
     saved = {"phrase": phrase.text, "label": phrase.label, "config": config.to_dict()}
     prepare_run_dir(run_dir, saved, force=force, resume=resume)
     splits = negative_splits(config)
@@ -731,13 +772,24 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
     log(f"features: {len(train.labels)} training examples in {time.perf_counter() - t0:.1f} s")
     validation = validation_examples(roles["select"], splits, frontend, index, phrase.label, config)
 
+    def featurise_more(records: list[ClipRecord], seed: int) -> Examples:
+        """More ``_unknown_`` training examples, augmented like the others (for hard-negative mining)."""
+        more = featurise(jobs_for(records, config.hard_negative_variants, seed), frontend=frontend,
+                         augment=train_cfg.augment, cache_dir=Path(config.cache_dir) / "features",
+                         noise_names=splits.noise_names, n_jobs=config.jobs, description="hard negatives",
+                         babble_folders=splits.speech["train"])
+        return Examples(more.features, np.full(len(more.kept), index["_unknown_"], np.int64),
+                        is_real=np.ones(len(more.kept), bool))
+
     # 3. training with checkpoint selection
     selection = selection_data(roles["select"], splits, config, frontend, phrase.label)
     select_hours = sum(p.size for p in selection.negative_pcm) / frontend.sample_rate_hz / 3600
     log(f"checkpoint selection: {select_hours:.3f} h of held-out speech, {len(selection.placed)} held-out positives")
+    mining = hard_negative_mining(config, splits, frontend, detector, index[phrase.label], run_dir,
+                                  lambda records, seed: featurise_more(records, seed))
     model, history, select_log = train_with_selection(train, validation, selection, train_cfg, frontend, detector,
-                                                      labels, config, run_dir, resume, log)
-    best = min(select_log, key=lambda row: (row["fa_per_hour"], row["frr"]))
+                                                      labels, config, run_dir, resume, log, mining)
+    best = min(select_log, key=lambda row: selection_key(row, config.selection_rule))
     log(f"kept epoch {best['epoch']}: {best['fa_per_hour']} FA/h, FRR {best['frr']} on the selection audio")
     train_seconds = time.perf_counter() - started
 
@@ -792,11 +844,43 @@ def _load_selection(run_dir: Path) -> list[dict]:
     return json.loads(path.read_text())["epochs"] if path.is_file() else []
 
 
+def hard_negative_mining(config: WakewordConfig, splits: Splits, frontend: FrontendConfig, detector,
+                         label_index: int, run_dir: Path, featurise_more: Callable) -> SimpleNamespace | None:
+    """The miner and the featuriser of its windows, or None when ``hard_negative_epochs`` is empty."""
+    from kws.detector import probability_to_int8
+    from kws.training.hard_negatives import HardNegativeMiner
+
+    if not config.hard_negative_epochs:
+        return None
+    pcm, speakers = [], []
+    for folder in splits.speech["train"]:
+        for recording in audio_of([folder], frontend.sample_rate_hz):
+            pcm.append(recording)
+            speakers.append(Path(folder).name)
+    miner = HardNegativeMiner(pcm, speakers, frontend, detector, label_index,
+                              probability_to_int8(config.hard_negative_probability), config.hard_negative_max_windows,
+                              Path(config.cache_dir), run_dir)
+
+    def score(model, recording):
+        rec = record_float(model, [recording], frontend, detector)
+        return rec.frames, rec.smoothed
+
+    return SimpleNamespace(miner=miner, featurise=featurise_more, score=score)
+
+
+def _with(train, more):
+    from kws.training.loop import Examples
+
+    return Examples(np.concatenate([train.features, more.features]), np.concatenate([train.labels, more.labels]),
+                    is_real=np.concatenate([train.is_real, more.is_real]))
+
+
 def train_with_selection(train, validation, selection: SelectionData, train_cfg: TrainConfig,
                          frontend: FrontendConfig, detector, labels, config: WakewordConfig, run_dir: Path,
-                         resume: bool, log: Callable[[str], None]):
+                         resume: bool, log: Callable[[str], None], mining: SimpleNamespace | None = None):
     """Epoch by epoch (checkpointed), scoring each epoch on the selection audio; the best epoch's model is
-    kept in ``best/``. Returns (best model, history, selection rows)."""
+    kept in ``best/``; after the ``hard_negative_epochs`` the ``mining`` windows join ``train``. Returns
+    (best model, history, selection rows)."""
     import keras
 
     from kws.training.loop import fit, load_checkpoint
@@ -809,6 +893,10 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
         model, start_epoch, history = checkpoint
         select_log = [row for row in select_log if row["epoch"] <= start_epoch]
         log(f"resuming after epoch {start_epoch}")
+        restored = mining.miner.restore(start_epoch) if mining else []
+        if restored:
+            train = _with(train, mining.featurise(restored, config.seed))
+            log(f"restored {len(restored)} mined hard-negative windows")
     else:
         model, start_epoch, history = build_and_compile(train_cfg, frontend, len(train.labels)), 0, []
         select_log = []
@@ -816,24 +904,30 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
             copied = transfer_weights(model, check_init_run(config.init_from, frontend, where="init_from"))
             n_weighted = sum(1 for layer in model.layers if layer.get_weights())
             log(f"started from {config.init_from}: {len(copied)} of {n_weighted} layers with weights copied")
-    best_row = min(select_log, key=lambda r: (r["fa_per_hour"], r["frr"])) if select_log else None
+    best_row = min(select_log, key=lambda r: selection_key(r, config.selection_rule)) if select_log else None
     if checkpoint and (not select_log or select_log[-1]["epoch"] < start_epoch):
         row = score_epoch(model, start_epoch, selection, frontend, detector, labels, config, log)
         select_log.append(row)
-        if better(row, best_row):
+        if better(row, best_row, config.selection_rule):
             best_row = row
             save_best(run_dir, model, row)
-        _write_selection(run_dir, select_log, best_row)
+        _write_selection(run_dir, select_log, best_row, config.selection_rule)
     try:
         for epoch in range(start_epoch, train_cfg.epochs):
             history = fit(model, train, validation, train_cfg, frontend, epochs=epoch + 1, run_dir=run_dir,
                           start_epoch=epoch, history=history, log=log)
+            if mining and epoch + 1 in config.hard_negative_epochs:
+                mined = mining.miner.mine(model, epoch + 1, mining.score)
+                if mined:
+                    train = _with(train, mining.featurise(mined, config.seed))
+                log(f"  hard negatives after epoch {epoch + 1}: {len(mined)} windows of training speech where "
+                    f"the model fires join _unknown_")
             row = score_epoch(model, epoch + 1, selection, frontend, detector, labels, config, log)
             select_log.append(row)
-            if better(row, best_row):
+            if better(row, best_row, config.selection_rule):
                 best_row = row
                 save_best(run_dir, model, row)
-            _write_selection(run_dir, select_log, best_row)
+            _write_selection(run_dir, select_log, best_row, config.selection_rule)
     except KeyboardInterrupt:
         log(f"interrupted: the last finished epoch is checkpointed in {run_dir / 'checkpoint'}; continue with --resume")
         raise
@@ -843,10 +937,12 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
 
 def score_epoch(model, epoch: int, selection: SelectionData, frontend, detector, labels, config, log) -> dict:
     row = {"epoch": epoch, **selection_metrics(model, selection, frontend, detector, labels,
-                                               config.selection_probability)}
+                                               config.selection_probability, config.target_fa_per_hour,
+                                               config.min_threshold_probability)}
     log(f"  selection after epoch {epoch}: {row['false_accepts']} false accepts in {row['hours']} h "
         f"({row['fa_per_hour']} FA/h), FRR {row['frr']} of {row['n_positive']} held-out positives "
-        f"at p {config.selection_probability}")
+        f"at p {config.selection_probability}; FRR {row['frr_at_target']} at the threshold for "
+        f"{config.target_fa_per_hour} FA/h (int8 {row['threshold_at_target_int8']})")
     return row
 
 
@@ -856,10 +952,16 @@ def save_best(run_dir: Path, model, row: dict) -> None:
         (tmp / "selection.json").write_text(json.dumps(row, indent=1))
 
 
-def _write_selection(run_dir: Path, rows: list[dict], best: dict | None) -> None:
+SELECTION_RULE_TEXT = {
+    "fa_then_frr": "fewest false accepts per hour on the select speakers, then lowest FRR on the select voices",
+    "frr_at_target": "lowest FRR of the select voices at the threshold calibrated on the select speakers for "
+                     "target_fa_per_hour, then fewest false accepts per hour",
+}
+
+
+def _write_selection(run_dir: Path, rows: list[dict], best: dict | None, rule: str) -> None:
     write_json_atomic(run_dir / SELECTION_FILE, {"epochs": rows, "best_epoch": best["epoch"] if best else None,
-                                                 "rule": "fewest false accepts per hour on the select speakers, then "
-                                                         "lowest FRR on the select voices"})
+                                                 "rule": SELECTION_RULE_TEXT[rule]})
 
 
 def finish(model, train, history, select_log, best, phrase: Phrase, labels, frontend: FrontendConfig, detector,
