@@ -90,3 +90,27 @@ def test_a_start_that_heard_the_phrase_is_refused(tmp_path, monkeypatch):
         transfer.check_init_run(tmp_path / "commands", FrontendConfig(), where="init_from", phrase_names=("marvin",))
     assert transfer.check_init_run(tmp_path / "commands", FrontendConfig(), where="init_from",
                                    phrase_names=("jarvis",)).name == "model.keras"
+
+
+def test_frozen_layers_keep_the_start_and_the_rest_trains(tmp_path):
+    wakeword = pytest.importorskip("kws.training.wakeword")
+    from kws.training.config import TrainConfig
+    from kws.training.loop import compile_model
+
+    saved_run(tmp_path / "commands")
+    model = tiny_model(3)
+    copied = transfer.transfer_weights(model, tmp_path / "commands" / "model.keras")
+    frozen = wakeword.freeze_layers(model, copied, ("conv0", "block1a"))
+    assert "conv0" in frozen and all(n.startswith(("conv0", "block1a")) for n in frozen)
+    compile_model(model, TrainConfig(learning_rate=0.05), steps_per_epoch=4)
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers if layer.get_weights()}
+    rng = np.random.default_rng(0)
+    model.fit(rng.normal(size=(32, 49, 10)).astype("float32"), np.eye(3)[rng.integers(0, 3, 32)], epochs=1,
+              batch_size=8, verbose=0)
+    for name, weights in before.items():
+        changed = any(not np.array_equal(a, b) for a, b in zip(weights, model.get_layer(name).get_weights()))
+        assert changed == (name not in frozen), name
+    with pytest.raises(ConfigError, match="init_frozen: 'block9' matches no layer"):
+        wakeword.freeze_layers(tiny_model(3), copied, ("block9",))
+    with pytest.raises(ConfigError, match="init_frozen needs init_from"):
+        wakeword.WakewordConfig(init_frozen=("conv0",))

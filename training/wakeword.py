@@ -158,6 +158,9 @@ class WakewordConfig:
     init_from: str = ""
     """A ``kws train`` run folder (its ``model.keras``, same front end and architecture) trained on real
     speech: every layer but the classifier starts from its weights; empty = random start."""
+    init_frozen: tuple[str, ...] = ()
+    """Name prefixes of layers that keep the ``init_from`` weights and are not trained (e.g. ``["conv0",
+    "block1a"]``: the lower layers stay what real voices taught them); empty = all layers train."""
     seed: int = 0
     """Seed of every random choice."""
     jobs: int = 2
@@ -198,6 +201,8 @@ class WakewordConfig:
                 or self.hard_negative_max_windows < 1 or self.hard_negative_variants < 0:
             raise ConfigError("WakewordConfig: hard_negative_epochs must be >= 1, hard_negative_probability in "
                               "(0, 1), hard_negative_max_windows >= 1 and hard_negative_variants >= 0")
+        if self.init_frozen and not self.init_from:
+            raise ConfigError("WakewordConfig: init_frozen needs init_from (the weights to keep)")
         if self.selection_rule not in SELECTION_RULES:
             raise ConfigError(f"WakewordConfig: selection_rule {self.selection_rule!r} is not one of "
                               f"{', '.join(SELECTION_RULES)}")
@@ -790,7 +795,8 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
     model, history, select_log = train_with_selection(train, validation, selection, train_cfg, frontend, detector,
                                                       labels, config, run_dir, resume, log, mining)
     best = min(select_log, key=lambda row: selection_key(row, config.selection_rule))
-    log(f"kept epoch {best['epoch']}: {best['fa_per_hour']} FA/h, FRR {best['frr']} on the selection audio")
+    log(f"kept epoch {best['epoch']}: {best['fa_per_hour']} FA/h, FRR {best['frr']} on the selection audio; FRR "
+        f"{best.get('frr_at_target')} at its threshold for {config.target_fa_per_hour} FA/h")
     train_seconds = time.perf_counter() - started
 
     # 4. int8, run-folder files, calibration, report
@@ -868,6 +874,21 @@ def hard_negative_mining(config: WakewordConfig, splits: Splits, frontend: Front
     return SimpleNamespace(miner=miner, featurise=featurise_more, score=score)
 
 
+def freeze_layers(model, copied: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """Mark the copied layers whose names start with one of ``prefixes`` not trainable; a prefix that
+    matches no copied layer is refused, naming it and the layers there are."""
+    frozen = []
+    for prefix in prefixes:
+        matched = [name for name in copied if name.startswith(prefix)]
+        if not matched:
+            raise ConfigError(f"init_frozen: {prefix!r} matches no layer copied from init_from "
+                              f"(copied: {', '.join(copied)})")
+        frozen += [name for name in matched if name not in frozen]
+    for name in frozen:
+        model.get_layer(name).trainable = False
+    return frozen
+
+
 def _with(train, more):
     from kws.training.loop import Examples
 
@@ -883,7 +904,7 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
     (best model, history, selection rows)."""
     import keras
 
-    from kws.training.loop import fit, load_checkpoint
+    from kws.training.loop import compile_model, fit, load_checkpoint, steps_per_epoch
     from kws.training.train import build_and_compile, seed_everything
 
     seed_everything(config.seed)
@@ -904,6 +925,10 @@ def train_with_selection(train, validation, selection: SelectionData, train_cfg:
             copied = transfer_weights(model, check_init_run(config.init_from, frontend, where="init_from"))
             n_weighted = sum(1 for layer in model.layers if layer.get_weights())
             log(f"started from {config.init_from}: {len(copied)} of {n_weighted} layers with weights copied")
+            if config.init_frozen:
+                frozen = freeze_layers(model, copied, config.init_frozen)
+                compile_model(model, train_cfg, steps_per_epoch(train_cfg, len(train.labels)))
+                log(f"kept the start's weights (not trained) in {len(frozen)} layers: {', '.join(frozen)}")
     best_row = min(select_log, key=lambda r: selection_key(r, config.selection_rule)) if select_log else None
     if checkpoint and (not select_log or select_log[-1]["epoch"] < start_epoch):
         row = score_epoch(model, start_epoch, selection, frontend, detector, labels, config, log)
