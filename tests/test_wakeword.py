@@ -119,6 +119,8 @@ def test_checkpoints_are_compared_by_the_chosen_rule():
     keen = {"fa_per_hour": 8.0, "frr": 0.1, "frr_at_target": 0.3}  # one false accept at p 0.8, better at target
     assert wakeword.better(quiet, keen) and not wakeword.better(keen, quiet)
     assert wakeword.better(keen, quiet, "frr_at_target") and not wakeword.better(quiet, keen, "frr_at_target")
+    late = {**quiet, "epoch": 24}
+    assert wakeword.better(late, {**keen, "epoch": 6}, "last") and not wakeword.better({**keen, "epoch": 6}, late, "last")
     with pytest.raises(ConfigError, match="selection_rule 'best'"):
         wakeword.WakewordConfig(selection_rule="best")
 

@@ -58,7 +58,7 @@ from kws.training.config import TrainConfig, jsonable, read_toml, train_config_f
 from kws.training.transfer import check_init_run, transfer_weights
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
-SELECTION_RULES = ("fa_then_frr", "frr_at_target")
+SELECTION_RULES = ("fa_then_frr", "frr_at_target", "last")
 SELECTION_FILE = "selection.json"
 SPLITS_FILE = "splits.json"
 BEST_DIR = "best"
@@ -129,7 +129,8 @@ class WakewordConfig:
     """How checkpoints are compared: ``fa_then_frr``, fewest false accepts per hour on the select speech at
     ``selection_probability``, then the lowest FRR of the select voices; or ``frr_at_target``, the lowest FRR
     of the select voices at the lowest threshold whose FA/h on the select speech stays within
-    ``target_fa_per_hour`` (the operating point calibration will give), then fewer FA/h at p 0.8."""
+    ``target_fa_per_hour`` (the operating point calibration will give), then fewer FA/h at p 0.8; or ``last``,
+    the last epoch (the end of the learning-rate schedule; the selection figures are still logged)."""
     target_fa_per_hour: float = 0.5
     """False accepts per hour the calibrated threshold aims at."""
     min_threshold_probability: float = 0.5
@@ -654,6 +655,8 @@ def selection_key(row: dict, rule: str = "fa_then_frr") -> tuple:
     """Sort key of a checkpoint's selection row under ``rule`` (smaller is better)."""
     if rule == "frr_at_target":
         return row["frr_at_target"], row["fa_per_hour"], row["frr"]
+    if rule == "last":
+        return (-row["epoch"],)
     return row["fa_per_hour"], row["frr"]
 
 
@@ -981,6 +984,7 @@ SELECTION_RULE_TEXT = {
     "fa_then_frr": "fewest false accepts per hour on the select speakers, then lowest FRR on the select voices",
     "frr_at_target": "lowest FRR of the select voices at the threshold calibrated on the select speakers for "
                      "target_fa_per_hour, then fewest false accepts per hour",
+    "last": "the last epoch",
 }
 
 
