@@ -20,8 +20,12 @@ A run, for a phrase such as ``"alexa"`` (labels ``_silence_``, ``_unknown_``, ``
 6. **Training** with the augmentation chain and the feature cache of ``kws train``; after each
    epoch the float model is streamed (device schedule: model every ``inference_period_ms``,
    integer smoothing and hits) over the *select* speech and over the held-out synthetic
-   positives placed in *select* ambience: the checkpoint kept is the one with the fewest false
-   accepts per hour at ``selection_probability``, then the lowest false reject rate.
+   positives placed in *select* ambience and logged; the model kept is the last epoch's
+   (``selection_rule = "last"``), or the epoch with the fewest false accepts per hour at
+   ``selection_probability`` then the lowest FRR (``fa_then_frr``), or the lowest FRR at the
+   calibrated operating point (``frr_at_target``). Optionally the windows of training speech where
+   the model fires join the negatives after chosen epochs (``hard_negative_epochs``), and layers
+   of the real-speech start keep their weights (``init_frozen``).
 7. **int8, calibration, report.** The kept model is quantised; its int8 model (TFLite Micro
    arithmetic) is streamed over the *calibrate* speech and ambience and the lowest threshold
    whose false accepts per hour stay within ``target_fa_per_hour`` goes into ``detector.json``;
@@ -125,7 +129,7 @@ class WakewordConfig:
     """SNR of the held-out positives against the ambience they are placed in, for selection."""
     selection_probability: float = 0.8
     """Threshold (probability) at which checkpoints are compared (``selection_rule = "fa_then_frr"``)."""
-    selection_rule: str = "fa_then_frr"
+    selection_rule: str = "last"
     """How checkpoints are compared: ``fa_then_frr``, fewest false accepts per hour on the select speech at
     ``selection_probability``, then the lowest FRR of the select voices; or ``frr_at_target``, the lowest FRR
     of the select voices at the lowest threshold whose FA/h on the select speech stays within
