@@ -184,6 +184,10 @@ def test_tiny_run_resumes_and_works_with_the_runtime_tools(real_data, tmp_path, 
     for kind in ("speech", "ambience"):
         roles = [set(splits[kind][role]) for role in wakeword.ROLES]
         assert sum(map(len, roles)) == len(set().union(*roles))  # no speaker / recording in two roles
+    calibrated_on = set(json.loads((run / "detector.json").read_text())["calibration"]["negatives"])
+    for kind in ("speech", "ambience"):  # calibration and selection audio set the threshold, never report audio
+        assert {Path(p).name for p in splits[kind]["calibrate"] + splits[kind]["select"]} <= calibrated_on
+        assert not {Path(p).name for p in splits[kind]["report"]} & calibrated_on
 
     model = KwsModel.load(run)
     assert model.labels == ("_silence_", "_unknown_", "alexa")

@@ -135,6 +135,11 @@ class WakewordConfig:
     of the select voices at the lowest threshold whose FA/h on the select speech stays within
     ``target_fa_per_hour`` (the operating point calibration will give), then fewer FA/h at p 0.8; or ``last``,
     the last epoch (the end of the learning-rate schedule; the selection figures are still logged)."""
+    calibrate_with_selection_audio: bool = True
+    """The selection speakers' speech and ambience also calibrate the threshold (with the calibration audio:
+    half as many negative hours again, where a quarter of an hour sets thresholds that miss the target both
+    ways). Under ``selection_rule = "last"`` they choose nothing else; under the other rules they also choose
+    the epoch."""
     target_fa_per_hour: float = 0.5
     """False accepts per hour the calibrated threshold aims at."""
     min_threshold_probability: float = 0.5
@@ -1025,6 +1030,8 @@ def finish(model, train, history, select_log, best, phrase: Phrase, labels, fron
     stream_frontend, fe_note = streaming_frontend(frontend)
     log(f"calibration: {fe_note}; {model_note}")
     calibrate_paths = splits.speech["calibrate"] + splits.ambience["calibrate"]
+    if config.calibrate_with_selection_audio:  # more negative hours for the threshold (see the option)
+        calibrate_paths += splits.speech["select"] + splits.ambience["select"]
     calibration_pcm = audio_of(calibrate_paths, rate)
     detector_rows = []
     if config.detector_search:
