@@ -25,17 +25,18 @@ from kws.fileio import write_json_atomic
 HARD_NEGATIVES_FILE = "hard_negatives.json"
 
 
-def window_starts(ends: np.ndarray, scores: np.ndarray, threshold_int8: int, frontend: FrontendConfig,
-                  n_samples: int) -> list[int]:
-    """First sample of the model window of every inference whose score reaches ``threshold_int8``.
+def firing_windows(ends: np.ndarray, scores: np.ndarray, threshold_int8: int, frontend: FrontendConfig,
+                   n_samples: int) -> list[tuple[int, int]]:
+    """``(first sample, score)`` of the model window of every inference whose score reaches ``threshold_int8``.
 
     ``ends`` are the inferences' last feature frames; a window of ``frames_per_clip`` frames ending at frame
     ``e`` starts at sample ``(e - frames_per_clip + 1) * hop``. Windows that would run past the audio are
     dropped.
     """
     hop, n = frontend.hop_samples, frontend.clip_samples
-    starts = [(int(e) - frontend.frames_per_clip + 1) * hop for e in ends[scores >= threshold_int8]]
-    return [s for s in starts if 0 <= s and s + n <= n_samples]
+    hits = np.nonzero(scores >= threshold_int8)[0]
+    starts = [((int(ends[i]) - frontend.frames_per_clip + 1) * hop, int(scores[i])) for i in hits]
+    return [(s, score) for s, score in starts if 0 <= s and s + n <= n_samples]
 
 
 @dataclasses.dataclass
@@ -47,7 +48,6 @@ class HardNegativeMiner:
     speakers: list[str]
     """Speaker of each recording (for the records' ``speaker``)."""
     frontend: FrontendConfig
-    detector: object
     label_index: int
     threshold_int8: int
     max_windows: int
@@ -63,9 +63,8 @@ class HardNegativeMiner:
         for i, pcm in enumerate(self.speech_pcm):
             ends, smoothed = score(model, pcm)
             column = smoothed[:, self.label_index] if len(ends) else np.zeros(0)
-            for start in window_starts(ends, column, self.threshold_int8, self.frontend, pcm.size):
-                end_frame = start // self.frontend.hop_samples + self.frontend.frames_per_clip - 1
-                found.append((int(column[np.searchsorted(ends, end_frame)]), i, start))
+            found += [(score, i, start) for start, score in
+                      firing_windows(ends, column, self.threshold_int8, self.frontend, pcm.size)]
         found.sort(key=lambda row: -row[0])
         records = []
         n = self.frontend.clip_samples

@@ -62,8 +62,15 @@ from kws.training.config import TrainConfig, jsonable, read_toml, train_config_f
 from kws.training.transfer import check_init_run, transfer_weights
 
 WAKEWORD_CONFIG_FILE = "wakeword_config.json"
-SELECTION_RULES = ("fa_then_frr", "frr_at_target", "last")
 SELECTION_FILE = "selection.json"
+#: Checkpoint-selection rules (``WakewordConfig.selection_rule``) and how ``selection.json`` states them.
+SELECTION_RULE_TEXT = {
+    "fa_then_frr": "fewest false accepts per hour on the select speakers, then lowest FRR on the select voices",
+    "frr_at_target": "lowest FRR of the select voices at the threshold calibrated on the select speakers for "
+                     "target_fa_per_hour, then fewest false accepts per hour",
+    "last": "the last epoch",
+}
+SELECTION_RULES = tuple(SELECTION_RULE_TEXT)
 SPLITS_FILE = "splits.json"
 BEST_DIR = "best"
 ROLES = ("train", "select", "calibrate", "report")
@@ -137,7 +144,7 @@ class WakewordConfig:
     the last epoch (the end of the learning-rate schedule; the selection figures are still logged)."""
     calibrate_with_selection_audio: bool = True
     """The selection speakers' speech and ambience also calibrate the threshold (with the calibration audio:
-    half as many negative hours again, where a quarter of an hour sets thresholds that miss the target both
+    0.43 h of negatives instead of 0.24 h, where a quarter of an hour sets thresholds that miss the target both
     ways). Under ``selection_rule = "last"`` they choose nothing else; under the other rules they also choose
     the epoch."""
     target_fa_per_hour: float = 0.5
@@ -802,8 +809,7 @@ def run_wakeword(phrase_text: str, config: WakewordConfig, run_dir: str | Path, 
     selection = selection_data(roles["select"], splits, config, frontend, phrase.label)
     select_hours = sum(p.size for p in selection.negative_pcm) / frontend.sample_rate_hz / 3600
     log(f"checkpoint selection: {select_hours:.3f} h of held-out speech, {len(selection.placed)} held-out positives")
-    mining = hard_negative_mining(config, splits, frontend, detector, index[phrase.label], run_dir,
-                                  lambda records, seed: featurise_more(records, seed))
+    mining = hard_negative_mining(config, splits, frontend, detector, index[phrase.label], run_dir, featurise_more)
     model, history, select_log = train_with_selection(train, validation, selection, train_cfg, frontend, detector,
                                                       labels, config, run_dir, resume, log, mining)
     best = min(select_log, key=lambda row: selection_key(row, config.selection_rule))
@@ -875,7 +881,7 @@ def hard_negative_mining(config: WakewordConfig, splits: Splits, frontend: Front
         for recording in audio_of([folder], frontend.sample_rate_hz):
             pcm.append(recording)
             speakers.append(Path(folder).name)
-    miner = HardNegativeMiner(pcm, speakers, frontend, detector, label_index,
+    miner = HardNegativeMiner(pcm, speakers, frontend, label_index,
                               probability_to_int8(config.hard_negative_probability), config.hard_negative_max_windows,
                               Path(config.cache_dir), run_dir)
 
@@ -987,14 +993,6 @@ def save_best(run_dir: Path, model, row: dict) -> None:
     with atomic_dir(run_dir / BEST_DIR, overwrite=True) as tmp:
         model.save(tmp / "model.keras")
         (tmp / "selection.json").write_text(json.dumps(row, indent=1))
-
-
-SELECTION_RULE_TEXT = {
-    "fa_then_frr": "fewest false accepts per hour on the select speakers, then lowest FRR on the select voices",
-    "frr_at_target": "lowest FRR of the select voices at the threshold calibrated on the select speakers for "
-                     "target_fa_per_hour, then fewest false accepts per hour",
-    "last": "the last epoch",
-}
 
 
 def _write_selection(run_dir: Path, rows: list[dict], best: dict | None, rule: str) -> None:
