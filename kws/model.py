@@ -37,6 +37,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from kws.config import FrontendConfig, check_frontend_match, config_hash, frontend_from_dict
+from kws.decision import decide, keyword_mask, probability_to_score_int8
 from kws.errors import ConfigError, ModelError
 from kws.fileio import write_json_atomic
 
@@ -49,6 +50,8 @@ SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "models"
 INPUT_SCALE_TOLERANCE = 1e-6
 
 _TFLITE_IDENTIFIER = b"TFL3"
+#: Optional ``config.json`` key: the clip decision rule's minimum keyword probability (:mod:`kws.decision`).
+MIN_KEYWORD_PROBABILITY_KEY = "min_keyword_probability"
 _REQUIRED_CONFIG_KEYS = ("labels", "frontend", "frontend_hash", "architecture")
 
 
@@ -167,6 +170,13 @@ def read_model_config(path: str | os.PathLike) -> ModelConfig:
     extra = {k: v for k, v in data.items() if k not in _REQUIRED_CONFIG_KEYS}
     return ModelConfig(labels=_check_labels(data["labels"], str(path)), frontend=frontend,
                        architecture=str(data["architecture"]), extra=extra)
+
+
+def _min_keyword_probability(config: ModelConfig, source: str) -> float:
+    value = config.extra.get(MIN_KEYWORD_PROBABILITY_KEY, 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ModelError(f"{source}: {MIN_KEYWORD_PROBABILITY_KEY} must be a number in [0, 1), got {value!r}")
+    return float(value)
 
 
 # --------------------------------------------------------------------------- #
@@ -374,6 +384,9 @@ class KwsModel:
         if out.shape != (1, len(config.labels)):
             raise ModelError(f"{self.source}: model output shape {list(out.shape)} does not match the "
                              f"{len(config.labels)} labels {list(config.labels)}")
+        self.min_keyword_probability = _min_keyword_probability(config, self.source)
+        """Clips whose top keyword is less likely than this are decided as a non-keyword label
+        (:mod:`kws.decision`); 0 = plain argmax. From ``config.json``; may be changed."""
         self._interpreter = self._make_interpreter()
 
     def _make_interpreter(self):
@@ -521,9 +534,21 @@ class KwsModel:
         """Dequantize int8 scores to float32 probabilities (for display only)."""
         return (self.output_scale * (np.asarray(scores, np.float32) - self.output_zero_point)).astype(np.float32)
 
+    @property
+    def min_keyword_score_int8(self) -> int | None:
+        """``min_keyword_probability`` as an int8 score threshold (``None`` when it is 0)."""
+        if self.min_keyword_probability <= 0.0:
+            return None
+        return probability_to_score_int8(self.min_keyword_probability, self.output_scale, self.output_zero_point)
+
+    def decide(self, scores: np.ndarray) -> np.ndarray:
+        """Decided class index per row of int8 ``scores`` ``[n, n_classes]`` (:func:`kws.decision.decide`)."""
+        return decide(scores, keyword_mask(self.labels), self.min_keyword_score_int8)
+
     def predict_indices(self, features: np.ndarray) -> np.ndarray:
-        """Index of the top class per clip (first index on ties), ``[shape=(n,), int64]``."""
-        return np.argmax(self.scores_batch(features), axis=1)
+        """Decided class per clip, ``[shape=(n,), int64]``: the top class (first index on ties),
+        unless it is a keyword below ``min_keyword_probability`` (then the best non-keyword class)."""
+        return self.decide(self.scores_batch(features))
 
     def predict_labels(self, features: np.ndarray) -> list[str]:
         """Top label per clip of int8 features ``[shape=(n, frames, n_mfcc)]``."""

@@ -213,7 +213,8 @@ def test_cross_validation_holds_out_speakers_and_noise(tiny_real, tmp_path):
     from kws.training.validation import noise_split
 
     config = tiny_config(tiny_real, tmp_path, epochs=1, real_silence=False, noise_folders=("background_noise",),
-                         noise_folds=2, validation_silence=6, noisy_snr_db=(10.0, 0.0), ambience_windows=10)
+                         noise_folds=2, validation_silence=6, noisy_snr_db=(10.0, 0.0), ambience_windows=10,
+                         min_keyword_probability=0.3)
     # every speaker validates in exactly one fold; held-out noise never trains
     seen = []
     for fold in range(2):
@@ -237,6 +238,16 @@ def test_cross_validation_holds_out_speakers_and_noise(tiny_real, tmp_path):
     assert fold0["per_class"]["_silence_"]["n"] == 6  # held-out silence in the validation
     assert (tmp_path / "cv" / "cv.md").read_text().count("\n| ") >= 2 + len(LABELS)
     assert (tmp_path / "cv" / "cv_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    # the decision rule travels with the model, and every threshold is swept over the folds' stored scores
+    assert json.loads((tmp_path / "cv" / "fold0" / "config.json").read_text())["min_keyword_probability"] == 0.3
+    with np.load(tmp_path / "cv" / "fold1" / "validation_scores.npz") as scores:
+        assert {"scores_clean", "scores_silence", "scores_ambience", "scores_snr_10", "scores_snr_0"} <= set(scores.files)
+        assert len(scores["scores_ambience"]) == 10 and len(scores["scores_silence"]) == 6
+    rejection = json.loads((tmp_path / "cv" / "rejection.json").read_text())
+    at_rule = next(r for r in rejection["rows"] if r["min_keyword_probability"] == 0.3)
+    assert at_rule["ambience_false_command_rate"] == pytest.approx(summary["robustness"]["ambience_false_command_rate"]["mean"], abs=1e-4)
+    assert summary["rejection"] == rejection["nested_mean"]
+    assert (tmp_path / "cv" / "rejection.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ConfigError, match="already exists"):
         run_cross_validation(config, tmp_path / "cv", 2, log=lambda line: None)
     again = run_cross_validation(config, tmp_path / "cv", 2, resume=True, log=lambda line: None)

@@ -120,6 +120,16 @@ class TrainConfig:
     """(low, high): generated ``_silence_`` examples get an RMS level drawn uniformly in this dBFS range
     (e.g. quiet room -60 to loud cafe -15), so loud non-speech is silence too; empty = the Speech
     Commands rule (a gain of 0..1 on the recording's own level)."""
+    min_keyword_probability: float = 0.0
+    """Clip decision rule of the trained model (``config.json``, :mod:`kws.decision`): a clip whose top
+    keyword is less likely than this is decided as ``_silence_``/``_unknown_``; 0 = plain argmax.
+    Validation figures use it."""
+    synthetic_music_examples: int = 0
+    """Generated ``_silence_`` examples of synthetic music and tonal sound (melodies, chords, drums,
+    beeps, sirens; :mod:`kws.datasets.synthetic_music`) at an RMS level in ``synthetic_music_rms_dbfs``:
+    pitched non-speech that broadband noise does not teach the model to ignore."""
+    synthetic_music_rms_dbfs: tuple[float, ...] = (-50.0, -20.0)
+    """(low, high) RMS level in dBFS of the synthetic music examples."""
     augment_variants: int = 3
     """Augmented copies per training clip (plus the clean one), cached as features."""
     real_augment_variants: int = -1
@@ -145,6 +155,14 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
+        if not (len(self.synthetic_music_rms_dbfs) == 2
+                and self.synthetic_music_rms_dbfs[0] < self.synthetic_music_rms_dbfs[1] <= 0.0):
+            raise ConfigError(f"TrainConfig: synthetic_music_rms_dbfs must be [low, high] with low < high <= 0, "
+                              f"got {list(self.synthetic_music_rms_dbfs)}")
+        if not 0.0 <= self.min_keyword_probability < 1.0:
+            raise ConfigError(f"TrainConfig: min_keyword_probability must be in [0, 1), got {self.min_keyword_probability}")
+        if self.synthetic_music_examples < 0:
+            raise ConfigError(f"TrainConfig: synthetic_music_examples must be >= 0, got {self.synthetic_music_examples}")
         if self.silence_rms_dbfs and not (len(self.silence_rms_dbfs) == 2
                                           and self.silence_rms_dbfs[0] < self.silence_rms_dbfs[1] <= 0.0):
             raise ConfigError(f"TrainConfig: silence_rms_dbfs must be empty or [low, high] with low < high <= 0, "

@@ -152,6 +152,12 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
     write_json_atomic(out / CV_FILE, summary)
     write_text_atomic(out / "cv.md", markdown(summary, fold_metrics))
     plot_folds(summary, out / "cv_accuracy.png")
+    from kws.training.rejection import SCORES_FILE, write_rejection_report
+
+    scored = [f for f in fold_ids if (out / f"fold{f}" / SCORES_FILE).is_file()]
+    if len(fold_ids) >= 2 and scored == fold_ids:  # every threshold of the decision rule, nested over folds
+        summary["rejection"] = write_rejection_report(out, log=log)["nested_mean"]
+        write_json_atomic(out / CV_FILE, summary)
     log(f"cross-validation: int8 accuracy {summary['int8_accuracy']['mean']:.4f} ± {summary['int8_accuracy']['std']:.4f} "
         f"over {len(fold_ids)} of {n_folds} folds")
     return summary

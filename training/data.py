@@ -17,7 +17,7 @@ from kws.datasets.manifest import ClipRecord
 from kws.datasets.paths import data_root
 from kws.errors import DataError
 from kws.training.config import TrainConfig
-from kws.training.features import SILENCE_PREFIX, silence_level_suffix
+from kws.training.features import MUSIC_PREFIX, SILENCE_PREFIX, silence_level_suffix
 
 SOURCE_NOISE = "noise"
 """Source of generated ``_silence_`` examples (real noise at random gain); used by every ablation."""
@@ -103,8 +103,12 @@ def silence(config: TrainConfig) -> list[ClipRecord]:
     if "_silence_" not in config.labels:
         return []
     level = silence_level_suffix(config.silence_rms_dbfs)
-    return [ClipRecord(path=f"{SILENCE_PREFIX}{config.seed}:{i}{level}", label="_silence_", speaker="noise",
-                       source=SOURCE_NOISE) for i in range(config.silence_examples)]
+    noise = [ClipRecord(path=f"{SILENCE_PREFIX}{config.seed}:{i}{level}", label="_silence_", speaker="noise",
+                        source=SOURCE_NOISE) for i in range(config.silence_examples)]
+    music_level = silence_level_suffix(config.synthetic_music_rms_dbfs)
+    music = [ClipRecord(path=f"{MUSIC_PREFIX}{config.seed}:{i}{music_level}", label="_silence_", speaker="music",
+                        source=SOURCE_NOISE) for i in range(config.synthetic_music_examples)]
+    return noise + music
 
 
 def assemble(config: TrainConfig) -> RunData:

@@ -36,6 +36,10 @@ SILENCE_PREFIX = "silence:"
 #: A generated silence path may end in ``@LOW,HIGH``: its RMS level in dBFS is drawn from that range
 #: (the spec is part of the path, so the feature cache tells the two kinds apart).
 SILENCE_LEVEL_SEPARATOR = "@"
+MUSIC_PREFIX = "music:"
+"""Records whose path starts with this are generated synthetic music / tonal sounds
+(``music:SEED:I@LOW,HIGH``, the RMS range in dBFS), labelled ``_silence_``."""
+GENERATED_PREFIXES = (SILENCE_PREFIX, MUSIC_PREFIX)
 
 
 def silence_level_suffix(rms_dbfs: Sequence[float]) -> str:
@@ -54,6 +58,16 @@ def silence_audio(path: str, bank, rng: np.random.Generator, n_samples: int, sam
     return scale_to_rms_dbfs(noise, rng.uniform(low_dbfs, high_dbfs)).astype(np.float32)
 
 
+def music_audio(path: str, rng: np.random.Generator, n_samples: int, sample_rate_hz: int) -> np.ndarray:
+    """The float audio of a generated synthetic-music example ``music:SEED:I@LOW,HIGH``."""
+    from kws.datasets.synthetic_music import synthetic_music
+
+    _, _, level = path.partition(SILENCE_LEVEL_SEPARATOR)
+    low_dbfs, high_dbfs = (float(v) for v in level.split(","))
+    audio = synthetic_music(rng, n_samples, sample_rate_hz)
+    return scale_to_rms_dbfs(audio, rng.uniform(low_dbfs, high_dbfs)).astype(np.float32)
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureJob:
     """One example to featurise: a clip (or generated silence) and its augmentation variant."""
@@ -70,8 +84,8 @@ window_around_speech = fit_to_clip
 
 
 def audio_content_hash(path: str) -> str:
-    """SHA-1 of a file's bytes (or of the generator spec for generated silence)."""
-    if path.startswith(SILENCE_PREFIX):
+    """SHA-1 of a file's bytes (or of the generator spec for generated silence and music)."""
+    if path.startswith(GENERATED_PREFIXES):
         return hashlib.sha1(path.encode()).hexdigest()
     digest = hashlib.sha1()
     with open(path, "rb") as f:
@@ -145,6 +159,9 @@ def _load_audio(job: FeatureJob, state: _WorkerState, audio_hash: str) -> np.nda
             raise AudioError(f"{job.path}: silence examples need background noise (none loaded)")
         rng = np.random.default_rng(example_seed(job.seed, audio_hash, -1))
         return silence_audio(job.path, state.noise_bank, rng, n_samples, state.frontend.sample_rate_hz)
+    if job.path.startswith(MUSIC_PREFIX):
+        rng = np.random.default_rng(example_seed(job.seed, audio_hash, -1))
+        return music_audio(job.path, rng, n_samples, state.frontend.sample_rate_hz)
     return window_around_speech(read_audio_float(job.path, state.frontend.sample_rate_hz), n_samples)
 
 

@@ -11,7 +11,8 @@ from kws.config import FrontendConfig
 from kws.evaluation import EvalResult, confusion_matrix, evaluate_features, plot_confusion
 from kws.fileio import atomic_path, write_json_atomic
 from kws.frontend import dequantize_features
-from kws.model import KwsModel, read_model_config, write_model_config
+from kws.decision import decide, keyword_mask
+from kws.model import MIN_KEYWORD_PROBABILITY_KEY, KwsModel, read_model_config, write_model_config
 from kws.training.config import TrainConfig
 
 REPRESENTATIVE_EXAMPLES = 3000
@@ -70,14 +71,15 @@ def finish_run(model, config: TrainConfig, frontend: FrontendConfig, data, histo
     tflite = convert_to_int8(model, calibration, frontend)
     with atomic_path(run_dir / "model_int8.tflite") as tmp:
         tmp.write_bytes(tflite)
+    decision = {MIN_KEYWORD_PROBABILITY_KEY: config.min_keyword_probability} if config.min_keyword_probability else {}
     write_model_config(run_dir, labels=list(config.labels), frontend=frontend, architecture=config.architecture,
-                       params=dict(config.model))
+                       params=dict(config.model), **decision)
     int8_model = KwsModel(tflite, read_model_config(run_dir / "config.json"), source=str(run_dir))
 
     labels = list(config.labels)
     val = data.validation
-    float_predicted = np.argmax(model.predict(dequantize_features(val.features, frontend), batch_size=512,
-                                              verbose=0), axis=1)
+    float_probabilities = model.predict(dequantize_features(val.features, frontend), batch_size=512, verbose=0)
+    float_predicted = decide(float_probabilities, keyword_mask(labels), config.min_keyword_probability or None)
     float_result = EvalResult(labels=labels, confusion=confusion_matrix(val.labels, float_predicted, len(labels)))
     int8_result = EvalResult(labels=labels, confusion=evaluate_features(int8_model, val.features, val.labels),
                              model=str(run_dir / "model_int8.tflite"))

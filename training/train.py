@@ -27,6 +27,7 @@ from kws.training.config import TrainConfig, jsonable, train_config_from_dict
 from kws.training.data import SOURCE_NOISE, assemble
 from kws.training.features import featurise, jobs_for
 from kws.training.loop import Examples, compile_model, fit, load_checkpoint, steps_per_epoch, write_history_csv
+from kws.training.rejection import store_validation_scores
 from kws.training.validation import held_out_audio, robustness_metrics
 
 TRAIN_CONFIG_FILE = "train_config.json"
@@ -345,5 +346,7 @@ def held_out_robustness(run_dir: Path, data: Featurised, held_out, config: Train
     index = {label: i for i, label in enumerate(config.labels)}
     result = robustness_metrics(model, [pcm for _, pcm in speech], np.array([index[r.label] for r, _ in speech]),
                                 held_out, config, frontend)
+    store_validation_scores(run_dir, model, [pcm for _, pcm in speech], np.array([index[r.label] for r, _ in speech]),
+                            held_out, config)  # for choosing the decision rule by CV (training/rejection.py)
     log("held-out noise: " + ", ".join(f"{k} {v}" for k, v in result.items() if isinstance(v, float)))
     return result

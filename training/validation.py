@@ -19,6 +19,7 @@ import numpy as np
 
 from kws.audio import float_to_int16
 from kws.config import FrontendConfig
+from kws.decision import keyword_mask
 from kws.evaluation import confusion_matrix, EvalResult
 from kws.frontend import compute_features_many
 from kws.model import KwsModel
@@ -90,7 +91,7 @@ def robustness_metrics(model: KwsModel, speech: list[np.ndarray], speech_labels:
                        audio: HeldOutAudio, config: TrainConfig, frontend: FrontendConfig) -> dict:
     """int8 accuracy of the validation speech clean and at each SNR, and false commands on ambience."""
     labels = list(config.labels)
-    keyword_index = np.array([not label.startswith("_") for label in labels])
+    keyword_index = keyword_mask(labels)
 
     def accuracy(clips: list[np.ndarray]) -> EvalResult:
         predicted = model.predict_indices(np.stack(compute_features_many(clips, frontend)))

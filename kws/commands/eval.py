@@ -14,8 +14,14 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit {args.limit}: must be >= 1")
     model = KwsModel.load(args.model)
+    if args.min_keyword_probability is not None:
+        if not 0.0 <= args.min_keyword_probability < 1.0:
+            raise ConfigError(f"--min-keyword-probability {args.min_keyword_probability}: must be in [0, 1)")
+        model.min_keyword_probability = args.min_keyword_probability
+    rule = (f"keywords below probability {model.min_keyword_probability:g} are decided as _silence_/_unknown_"
+            if model.min_keyword_probability > 0 else "top label (argmax)")
     print(f"model {model.source}: {model.architecture}, {model.n_classes} labels, "
-          f"{model.info.weight_bytes} weight bytes, front end {model.frontend.config_hash()}")
+          f"{model.info.weight_bytes} weight bytes, front end {model.frontend.config_hash()}; decision: {rule}")
     start = time.perf_counter()
     result = evaluate_folder(model, args.data, limit=args.limit)
     total_s = time.perf_counter() - start
@@ -46,4 +52,7 @@ def register(subparsers) -> None:
     parser.add_argument("--plot", metavar="OUT.png", help="write the confusion matrix as a PNG")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="evaluate at most N clips, evenly spread over the files")
+    parser.add_argument("--min-keyword-probability", type=float, default=None, metavar="P",
+                        help="decide a clip whose top keyword is less likely than P as _silence_/_unknown_ "
+                             "(default: the model's config.json value; 0 = plain argmax)")
     parser.set_defaults(func=run)
