@@ -66,6 +66,8 @@ def test_model_reads_its_decision_rule_and_refuses_a_bad_one(commands_copy):
 
     clips = [fit_to_clip(read_audio(p, 16000), 16000) for p in sorted(DEMO.rglob("*.wav"))]
     features = np.stack(compute_features_many(clips, KwsModel.load(commands_copy).frontend))
+    assert KwsModel.load(commands_copy).min_keyword_probability == 0.4  # the shipped recipe's, chosen by CV
+    _set_probability(commands_copy, 0.0)
     plain = KwsModel.load(commands_copy)
     assert plain.min_keyword_probability == 0.0 and plain.min_keyword_score_int8 is None
     argmax = plain.predict_indices(features)
@@ -84,6 +86,7 @@ def test_model_reads_its_decision_rule_and_refuses_a_bad_one(commands_copy):
 
 def test_kws_eval_applies_the_rule_and_its_override(commands_copy, tmp_path, capsys):
     plain_json, strict_json = tmp_path / "plain.json", tmp_path / "strict.json"
+    _set_probability(commands_copy, 0.0)
     assert main(["eval", str(commands_copy), "--data", str(DEMO), "--json", str(plain_json)]) == 0
     assert "decision: top label (argmax)" in capsys.readouterr().out
     _set_probability(commands_copy, 0.999)

@@ -22,6 +22,8 @@ def test_shipped_folder_fits_its_budgets():
     assert metrics["int8_drop_points"] <= 0.5
     model = KwsModel.load("commands")
     assert model.labels[:2] == ("_silence_", "_unknown_") and model.n_classes == 12
+    recipe = json.loads((SHIPPED / "train_config.json").read_text())
+    assert model.min_keyword_probability == recipe["min_keyword_probability"] > 0  # decides as it was measured
 
 
 def test_eval_by_name_on_bundled_demo_clips(tmp_path):
