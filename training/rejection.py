@@ -114,9 +114,14 @@ def plot(result: dict, path: Path, title: str) -> None:
     for key, name in [("accuracy", "accuracy (clean + held-out silence)"), ("speech_snr_10db_accuracy", "speech at 10 dB")]:
         if key in rows[0]:
             ax.plot(ambience, [100 * r[key] for r in rows], marker="o", label=name)
+    last_point = None
     for r, x in zip(rows, ambience):
-        ax.annotate(f"{r['min_keyword_probability']:.2f}", (x, 100 * r["accuracy"]), fontsize=7,
-                    textcoords="offset points", xytext=(3, 3))
+        point = (x, 100 * r["accuracy"])
+        if last_point is not None and abs(point[0] - last_point[0]) < 0.05 and abs(point[1] - last_point[1]) < 0.3:
+            continue  # same operating point as the threshold labelled before it
+        ax.annotate(f"{r['min_keyword_probability']:.2f}", point, fontsize=7, textcoords="offset points",
+                    xytext=(3, 3))
+        last_point = point
     ax.axvline(100 * result["ambience_goal"], color="grey", linestyle=":", label="ambience goal")
     ax.set_xlabel("held-out ambience windows called a command (%)")
     ax.set_ylabel("accuracy on held-out speakers (%)")
