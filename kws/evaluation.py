@@ -59,6 +59,8 @@ class EvalResult:
     """Time spent in the front end and the int8 model."""
     model: str = ""
     """Where the model came from."""
+    min_keyword_probability: float = 0.0
+    """The decision rule the figures were computed with (:mod:`kws.decision`; 0 = argmax)."""
 
     @property
     def n(self) -> int:
@@ -95,6 +97,7 @@ class EvalResult:
             "unknown_labels": dict(self.unknown_labels),
             "clips_per_s": self.clips_per_s,
             "model": self.model,
+            "min_keyword_probability": self.min_keyword_probability,
         }
 
     def report(self) -> str:
@@ -151,7 +154,7 @@ def evaluate_clips(model: KwsModel, clips: Sequence[np.ndarray], labels: Sequenc
     features = clip_features(clips, model)
     confusion = evaluate_features(model, features, [index[label] for label in labels])
     return EvalResult(labels=list(model.labels), confusion=confusion, seconds=time.perf_counter() - start,
-                      model=model.source)
+                      model=model.source, min_keyword_probability=model.min_keyword_probability)
 
 
 def spread(items: Sequence[Any], limit: int | None) -> list[Any]:

@@ -93,6 +93,7 @@ def test_kws_eval_applies_the_rule_and_its_override(commands_copy, tmp_path, cap
     assert main(["eval", str(commands_copy), "--data", str(DEMO), "--json", str(strict_json)]) == 0
     assert "keywords below probability 0.999" in capsys.readouterr().out
     plain, strict = json.loads(plain_json.read_text()), json.loads(strict_json.read_text())
+    assert plain["min_keyword_probability"] == 0.0 and strict["min_keyword_probability"] == 0.999
     keyword_columns = np.asarray(strict["confusion"])[:, keyword_mask(strict["labels"])]
     assert keyword_columns.sum() == 0 and strict["accuracy"] < plain["accuracy"]
     # the command line overrides the model's value: 0 is the plain argmax again
