@@ -13,7 +13,8 @@ from kws.cli import main
 from kws.decision import decide, keyword_mask, probability_to_score_int8
 from kws.errors import ModelError
 from kws.model import KwsModel
-from kws.training.rejection import fold_figures, sweep
+from kws.training.rejection import sweep
+from kws.training.validation import held_out_figures
 
 LABELS = ["_silence_", "_unknown_", "yes", "no"]
 IS_KEYWORD = keyword_mask(LABELS)
@@ -126,11 +127,11 @@ def _fold(keyword_confidence: float, ambience_confidence: float, seed: int) -> d
 
 def test_sweep_trades_accuracy_for_ambience_and_the_nested_choice_uses_other_folds():
     folds = [_fold(0.8, 0.35, 0), _fold(0.8, 0.45, 1), _fold(0.8, 0.35, 2)]
-    plain = fold_figures(folds[0], 0.0)
+    plain = held_out_figures(folds[0], 0.0)
     assert plain["accuracy"] == 1.0 and plain["ambience_false_command_rate"] == 1.0
     assert list(plain) == ["accuracy", "speech_clean_accuracy", "speech_snr_10db_accuracy",
                            "ambience_false_command_rate"]
-    strict = fold_figures(folds[0], 0.75)
+    strict = held_out_figures(folds[0], 0.75)
     assert strict["ambience_false_command_rate"] == 0.0 and strict["speech_snr_10db_accuracy"] < 1.0
     result = sweep(folds, probabilities=(0.0, 0.4, 0.5, 0.75))
     assert [r["min_keyword_probability"] for r in result["rows"]] == [0.0, 0.4, 0.5, 0.75]

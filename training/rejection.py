@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from kws.decision import decide, keyword_mask, probability_to_score_int8
 from kws.errors import ConfigError
 from kws.fileio import atomic_path, write_json_atomic, write_text_atomic
+from kws.training.validation import held_out_figures
 
 SCORES_FILE = "validation_scores.npz"
 #: Thresholds swept (probabilities); 0 is the plain argmax.
@@ -29,40 +29,16 @@ PROBABILITIES = tuple(round(p, 2) for p in np.arange(0.0, 0.81, 0.05))
 AMBIENCE_GOAL = 0.02
 
 
-def save_fold_scores(path: Path, labels: list[str], speech_labels: np.ndarray, sets: dict[str, np.ndarray],
-                     output_scale: float, output_zero_point: int) -> None:
-    """Write one fold's int8 scores per validation set (``clean``, ``silence``, ``snr_10``, ``ambience``, ...)."""
+def save_fold_scores(path: Path, scores: dict[str, np.ndarray]) -> None:
+    """Write one fold's held-out scores (:func:`kws.training.validation.held_out_scores`)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, labels=np.array(labels), speech_labels=speech_labels, output_scale=output_scale,
-                     output_zero_point=output_zero_point, **{f"scores_{k}": v for k, v in sets.items()})
-
-
-def fold_figures(scores: dict, probability: float) -> dict[str, float]:
-    """Accuracy (speech + held-out silence), speech accuracy clean / per SNR, ambience false-command rate."""
-    labels = list(scores["labels"])
-    is_keyword = keyword_mask(labels)
-    minimum = None if probability <= 0 else probability_to_score_int8(
-        probability, float(scores["output_scale"]), int(scores["output_zero_point"]))
-    speech_truth = scores["speech_labels"]
-    correct = [decide(scores["scores_clean"], is_keyword, minimum) == speech_truth]
-    clean = float(correct[0].mean())
-    if "scores_silence" in scores and len(scores["scores_silence"]):
-        correct.append(decide(scores["scores_silence"], is_keyword, minimum) == labels.index("_silence_"))
-    out = {"accuracy": float(np.concatenate(correct).mean()), "speech_clean_accuracy": clean}
-    snr_keys = [k for k in scores if k.startswith("scores_snr_")]
-    for key in sorted(snr_keys, key=lambda k: -float(k.removeprefix("scores_snr_"))):
-        name = key.removeprefix("scores_")
-        out[f"speech_{name}db_accuracy"] = float((decide(scores[key], is_keyword, minimum) == speech_truth).mean())
-    if "scores_ambience" in scores and len(scores["scores_ambience"]):
-        out["ambience_false_command_rate"] = float(is_keyword[decide(scores["scores_ambience"], is_keyword,
-                                                                     minimum)].mean())
-    return out
+            np.savez(f, **scores)
 
 
 def sweep(folds: list[dict], probabilities=PROBABILITIES, ambience_goal: float = AMBIENCE_GOAL) -> dict:
     """Figures per threshold (mean over folds), and the nested choice per fold."""
-    table = {p: [fold_figures(f, p) for f in folds] for p in probabilities}
+    table = {p: [held_out_figures(f, p) for f in folds] for p in probabilities}
     rows = [{"min_keyword_probability": p,
              **{k: round(float(np.mean([f[k] for f in figs])), 4) for k in figs[0]}} for p, figs in table.items()]
     nested = []
@@ -146,38 +122,16 @@ def write_rejection_report(cv_dir: str | Path, log: Callable[[str], None] = prin
 
 def rescore_fold(fold_dir: Path) -> None:
     """Re-create ``validation_scores.npz`` of a fold trained before it was written (same held-out sets)."""
-    from kws.audio import read_audio
-    from kws.clips import fit_to_clip
     from kws.config import FrontendConfig
     from kws.model import KwsModel
     from kws.training.config import train_config_from_dict
     from kws.training.data import real_split
-    from kws.training.validation import held_out_audio
+    from kws.training.validation import held_out_audio, held_out_scores, validation_speech
 
     config = train_config_from_dict(json.loads((fold_dir / "train_config.json").read_text()))
     frontend = FrontendConfig()
     _, validation, _ = real_split(config)
-    speech = [(r, fit_to_clip(read_audio(r.path, frontend.sample_rate_hz), frontend.clip_samples))
-              for r in validation if r.label != "_silence_"]
-    index = {label: i for i, label in enumerate(config.labels)}
-    store_validation_scores(fold_dir, KwsModel.load(fold_dir), [pcm for _, pcm in speech],
-                            np.array([index[r.label] for r, _ in speech]), held_out_audio(config, frontend), config)
-
-
-def store_validation_scores(run_dir: Path, model, speech: list[np.ndarray], speech_labels: np.ndarray, audio,
-                            config) -> None:
-    """int8 scores of every held-out set of a fold, for :func:`sweep`."""
-    from kws.frontend import compute_features_many
-    from kws.training.validation import noisy_copies
-
-    def scores(clips: list[np.ndarray]) -> np.ndarray:
-        if not clips:
-            return np.zeros((0, model.n_classes), np.int8)
-        return model.scores_batch(np.stack(compute_features_many(clips, model.frontend)))
-
-    sets = {"clean": scores(speech), "silence": scores(audio.silence), "ambience": scores(audio.ambience)}
-    if audio.bank is not None:
-        for snr in config.noisy_snr_db:
-            sets[f"snr_{snr:g}"] = scores(noisy_copies(speech, audio, config, snr))
-    save_fold_scores(run_dir / SCORES_FILE, list(model.labels), speech_labels, sets, model.output_scale,
-                     model.output_zero_point)
+    speech, speech_labels = validation_speech(validation, config, frontend)
+    scores = held_out_scores(KwsModel.load(fold_dir), speech, speech_labels, held_out_audio(config, frontend), config,
+                             frontend)
+    save_fold_scores(fold_dir / SCORES_FILE, scores)

@@ -27,8 +27,8 @@ from kws.training.config import TrainConfig, jsonable, train_config_from_dict
 from kws.training.data import SOURCE_NOISE, assemble
 from kws.training.features import featurise, jobs_for
 from kws.training.loop import Examples, compile_model, fit, load_checkpoint, steps_per_epoch, write_history_csv
-from kws.training.rejection import store_validation_scores
-from kws.training.validation import held_out_audio, robustness_metrics
+from kws.training.rejection import SCORES_FILE, save_fold_scores
+from kws.training.validation import held_out_audio, held_out_scores, robustness_from_scores, validation_speech
 
 TRAIN_CONFIG_FILE = "train_config.json"
 
@@ -335,18 +335,15 @@ def with_held_out_silence(validation: Examples, silence: list[np.ndarray], confi
 
 def held_out_robustness(run_dir: Path, data: Featurised, held_out, config: TrainConfig, frontend: FrontendConfig,
                         log: Callable[[str], None]) -> dict:
-    """int8 accuracy of the validation speech clean / at each SNR, false commands on held-out ambience."""
-    from kws.audio import read_audio
-    from kws.clips import fit_to_clip
+    """int8 accuracy of the validation speech clean / at each SNR, false commands on held-out ambience.
+
+    The held-out scores behind them are stored too, so a CV can sweep the decision rule (training/rejection.py)."""
     from kws.model import KwsModel
 
     model = KwsModel.load(run_dir)
-    speech = [(r, fit_to_clip(read_audio(r.path, frontend.sample_rate_hz), frontend.clip_samples))
-              for r in data.validation_records if r.label != "_silence_"]
-    index = {label: i for i, label in enumerate(config.labels)}
-    result = robustness_metrics(model, [pcm for _, pcm in speech], np.array([index[r.label] for r, _ in speech]),
-                                held_out, config, frontend)
-    store_validation_scores(run_dir, model, [pcm for _, pcm in speech], np.array([index[r.label] for r, _ in speech]),
-                            held_out, config)  # for choosing the decision rule by CV (training/rejection.py)
+    speech, speech_labels = validation_speech(data.validation_records, config, frontend)
+    scores = held_out_scores(model, speech, speech_labels, held_out, config, frontend)
+    save_fold_scores(run_dir / SCORES_FILE, scores)
+    result = robustness_from_scores(scores, held_out, model.min_keyword_probability)
     log("held-out noise: " + ", ".join(f"{k} {v}" for k, v in result.items() if isinstance(v, float)))
     return result

@@ -19,8 +19,7 @@ import numpy as np
 
 from kws.audio import float_to_int16
 from kws.config import FrontendConfig
-from kws.decision import keyword_mask
-from kws.evaluation import confusion_matrix, EvalResult
+from kws.decision import decide, keyword_mask, probability_to_score_int8
 from kws.frontend import compute_features_many
 from kws.model import KwsModel
 from kws.training.augment import scale_to_rms_dbfs
@@ -87,26 +86,89 @@ def noisy_copies(speech: list[np.ndarray], audio: HeldOutAudio, config: TrainCon
     return [mix_whole_clip_snr(clip, bank.sample(clip.size, rng), snr_db) for clip in speech]
 
 
-def robustness_metrics(model: KwsModel, speech: list[np.ndarray], speech_labels: np.ndarray,
-                       audio: HeldOutAudio, config: TrainConfig, frontend: FrontendConfig) -> dict:
-    """int8 accuracy of the validation speech clean and at each SNR, and false commands on ambience."""
-    labels = list(config.labels)
-    keyword_index = keyword_mask(labels)
+def validation_speech(records, config: TrainConfig, frontend: FrontendConfig) -> tuple[list[np.ndarray], np.ndarray]:
+    """PCM clips (one window each, the evaluation rule) and label indices of the validation speech records."""
+    from kws.audio import read_audio
+    from kws.clips import fit_to_clip
 
-    def accuracy(clips: list[np.ndarray]) -> EvalResult:
-        predicted = model.predict_indices(np.stack(compute_features_many(clips, frontend)))
-        return EvalResult(labels=labels, confusion=confusion_matrix(speech_labels, predicted, len(labels)))
+    index = {label: i for i, label in enumerate(config.labels)}
+    speech = [r for r in records if r.label != "_silence_"]
+    clips = [fit_to_clip(read_audio(r.path, frontend.sample_rate_hz), frontend.clip_samples) for r in speech]
+    return clips, np.array([index[r.label] for r in speech], dtype=np.int64)
 
-    out: dict = {"noise_held_out": audio.noise_names}
+
+def held_out_scores(model: KwsModel, speech: list[np.ndarray], speech_labels: np.ndarray, audio: HeldOutAudio,
+                    config: TrainConfig, frontend: FrontendConfig) -> dict[str, np.ndarray]:
+    """int8 scores of every held-out set, with what it takes to decide them at any threshold.
+
+    Keys: ``labels``, ``speech_labels``, ``output_scale``, ``output_zero_point`` and ``scores_clean``,
+    ``scores_silence``, ``scores_ambience``, ``scores_snr_<dB>`` (``[n, n_classes]`` int8): the form a CV
+    fold stores (:mod:`kws.training.rejection`)."""
+
+    def scores(clips: list[np.ndarray]) -> np.ndarray:
+        if not clips:
+            return np.zeros((0, model.n_classes), np.int8)
+        return model.scores_batch(np.stack(compute_features_many(clips, frontend)))
+
+    out = {"labels": np.array(model.labels), "speech_labels": np.asarray(speech_labels, np.int64),
+           "output_scale": model.output_scale, "output_zero_point": model.output_zero_point,
+           "scores_clean": scores(speech), "scores_silence": scores(audio.silence),
+           "scores_ambience": scores(audio.ambience)}
     if speech:
-        out["speech_clean_accuracy"] = round(accuracy(speech).accuracy, 4)
         for snr in config.noisy_snr_db:
-            out[f"speech_snr_{snr:g}db_accuracy"] = round(accuracy(noisy_copies(speech, audio, config, snr)).accuracy, 4)
-    if audio.ambience:
-        predicted = model.predict_indices(np.stack(compute_features_many(audio.ambience, frontend)))
-        called = keyword_index[predicted]
-        out["ambience_windows"] = len(audio.ambience)
-        out["ambience_false_command_rate"] = round(float(called.mean()), 4)
+            out[f"scores_snr_{snr:g}"] = scores(noisy_copies(speech, audio, config, snr))
+    return out
+
+
+def decided(scores: dict, key: str, probability: float) -> np.ndarray:
+    """Decided label indices of one held-out set at a minimum keyword probability (0 = argmax)."""
+    minimum = None if probability <= 0 else probability_to_score_int8(
+        probability, float(scores["output_scale"]), int(scores["output_zero_point"]))
+    return decide(scores[key], keyword_mask(list(scores["labels"])), minimum)
+
+
+def held_out_figures(scores: dict, probability: float) -> dict[str, float]:
+    """Accuracy (speech + held-out silence), speech accuracy clean / per SNR, ambience false-command rate,
+    at a minimum keyword probability (0 = argmax); sets that are empty give no figure."""
+    labels = list(scores["labels"])
+    truth = scores["speech_labels"]
+    correct = []
+    if len(truth):
+        correct.append(decided(scores, "scores_clean", probability) == truth)
+    if len(scores["scores_silence"]):
+        correct.append(decided(scores, "scores_silence", probability) == labels.index("_silence_"))
+    out = {"accuracy": float(np.concatenate(correct).mean())} if correct else {}
+    if len(truth):
+        out["speech_clean_accuracy"] = float(correct[0].mean())
+        snr_keys = sorted((k for k in scores if k.startswith("scores_snr_")),
+                          key=lambda k: -float(k.removeprefix("scores_snr_")))
+        for key in snr_keys:
+            out[f"speech_{key.removeprefix('scores_')}db_accuracy"] = float(
+                (decided(scores, key, probability) == truth).mean())
+    if len(scores["scores_ambience"]):
+        out["ambience_false_command_rate"] = float(keyword_mask(labels)[decided(scores, "scores_ambience",
+                                                                                probability)].mean())
+    return out
+
+
+def robustness_from_scores(scores: dict, audio: HeldOutAudio, probability: float) -> dict:
+    """A run's ``robustness`` metrics from its held-out scores, decided with the model's rule."""
+    figures = held_out_figures(scores, probability)
+    out: dict = {"noise_held_out": audio.noise_names}
+    out.update({k: round(v, 4) for k, v in figures.items() if k.startswith("speech_")})
+    if len(scores["scores_ambience"]):
+        labels = list(scores["labels"])
+        predicted = decided(scores, "scores_ambience", probability)
+        called = keyword_mask(labels)[predicted]
+        out["ambience_windows"] = len(predicted)
+        out["ambience_false_command_rate"] = round(figures["ambience_false_command_rate"], 4)
         out["ambience_false_commands_by_label"] = {labels[i]: int(np.sum(predicted[called] == i))
                                                    for i in np.unique(predicted[called])}
     return out
+
+
+def robustness_metrics(model: KwsModel, speech: list[np.ndarray], speech_labels: np.ndarray,
+                       audio: HeldOutAudio, config: TrainConfig, frontend: FrontendConfig) -> dict:
+    """int8 accuracy of the validation speech clean and at each SNR, and false commands on ambience."""
+    scores = held_out_scores(model, speech, speech_labels, audio, config, frontend)
+    return robustness_from_scores(scores, audio, model.min_keyword_probability)
