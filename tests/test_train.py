@@ -177,6 +177,29 @@ def test_training_is_deterministic_and_features_are_cached(tiny_real, tmp_path):
     shutil.rmtree(tmp_path / "b")
 
 
+def test_frontend_table_trains_on_that_front_end_and_the_model_says_so(tiny_real, tmp_path):
+    from kws.config import FrontendConfig
+    from kws.errors import ModelError
+    from kws.model import KwsModel
+    from kws.training.train import run_training
+
+    path = tmp_path / "bad.toml"
+    path.write_text("[frontend]\nupper_hz = 9000.0\n")  # above Nyquist: refused at load, before any work
+    with pytest.raises(ConfigError, match="upper_hz"):
+        load_train_config(path)
+    path.write_text("[frontend]\nn_mfccs = 13\n")
+    with pytest.raises(ConfigError, match="'n_mfccs'"):
+        load_train_config(path)
+
+    config = tiny_config(tiny_real, tmp_path, epochs=1, frontend={"upper_hz": 7600.0})
+    run_training(config, tmp_path / "run", log=lambda s: None)
+    wide = FrontendConfig(upper_hz=7600.0)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["frontend"]["upper_hz"] == 7600.0
+    with pytest.raises(ModelError, match="front-end mismatch.*upper_hz"):
+        KwsModel.load(tmp_path / "run")  # the project's front end cannot feed it
+    assert KwsModel.load(tmp_path / "run", running_frontend=wide).frontend == wide
+
+
 def test_mirrored_strategy_trains_the_same_recipe(tiny_real, tmp_path):
     """--strategy mirrored (several GPUs on a real machine) runs here on the one CPU device."""
     import tensorflow as tf

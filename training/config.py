@@ -1,8 +1,9 @@
 """``TrainConfig``: every training setting, typed, with a default and a docstring, read from TOML.
 
 A config file holds top-level keys of :class:`TrainConfig` plus optional tables
-``[model]`` (architecture parameters, passed to the builder) and
-``[augment]`` (fields of :class:`kws.training.augment.AugmentConfig`). Unknown keys
+``[model]`` (architecture parameters, passed to the builder),
+``[augment]`` (fields of :class:`kws.training.augment.AugmentConfig`) and
+``[frontend]`` (fields of :class:`kws.config.FrontendConfig` that differ from the default). Unknown keys
 and wrong types are rejected with the key named.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kws.datasets.speech_commands import LABELS_12
-from kws.config import from_dict
+from kws.config import FrontendConfig, from_dict, frontend_from_dict
 from kws.errors import ConfigError
 from kws.training.augment import AugmentConfig
 
@@ -27,6 +28,9 @@ class TrainConfig:
     """Name in :data:`kws.training.models.MODELS`."""
     model: dict = dataclasses.field(default_factory=dict)
     """Architecture parameters passed to the builder (e.g. ``width``)."""
+    frontend: dict = dataclasses.field(default_factory=dict)
+    """Front-end settings that differ from :class:`kws.config.FrontendConfig`'s defaults (e.g. ``upper_hz``).
+    Empty = the project's front end; anything else makes a model only a matching front end can run."""
     labels: tuple[str, ...] = LABELS_12
     """Output classes in order; ``_silence_`` and ``_unknown_`` are the non-keyword classes."""
     seed: int = 0
@@ -147,6 +151,7 @@ class TrainConfig:
     """tf.distribute strategy: ``none``, ``mirrored`` (several GPUs) or ``multiworker`` (TF_CONFIG)."""
 
     def __post_init__(self) -> None:
+        self.frontend_config  # a bad [frontend] table fails at load, naming the key
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("TrainConfig: epochs and batch_size must be >= 1")
         if not 0.0 < self.validation_fraction < 1.0:
@@ -193,6 +198,11 @@ class TrainConfig:
                               "noise (noise_folds >= 2)")
         if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
             raise ConfigError("TrainConfig: labels must be at least two distinct names")
+
+    @property
+    def frontend_config(self) -> FrontendConfig:
+        """The front end this model trains on: the defaults with the ``[frontend]`` table applied."""
+        return frontend_from_dict(dict(self.frontend), where="TrainConfig [frontend]")
 
     @property
     def keywords(self) -> tuple[str, ...]:

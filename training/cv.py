@@ -123,7 +123,6 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
     from its checkpoint.
     """
     from kws.training.train import check_architecture, run_training
-    from kws.config import FrontendConfig
 
     if n_folds < 2:
         raise ConfigError(f"--cv {n_folds}: cross-validation needs at least 2 folds")
@@ -131,7 +130,7 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
     if not all(0 <= f < n_folds for f in fold_ids):
         raise ConfigError(f"folds {fold_ids}: each must be in 0..{n_folds - 1}")
     out = Path(out_dir)
-    check_architecture(config, FrontendConfig())
+    check_architecture(config, config.frontend_config)
     if out.exists() and any(out.iterdir()) and not (force or resume):
         raise ConfigError(f"{out} already exists; use --force to overwrite it or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)

@@ -122,16 +122,15 @@ def write_rejection_report(cv_dir: str | Path, log: Callable[[str], None] = prin
 
 def rescore_fold(fold_dir: Path) -> None:
     """Re-create ``validation_scores.npz`` of a fold trained before it was written (same held-out sets)."""
-    from kws.config import FrontendConfig
     from kws.model import KwsModel
     from kws.training.config import train_config_from_dict
     from kws.training.data import real_split
     from kws.training.validation import held_out_audio, held_out_scores, validation_speech
 
     config = train_config_from_dict(json.loads((fold_dir / "train_config.json").read_text()))
-    frontend = FrontendConfig()
+    frontend = config.frontend_config
     _, validation, _ = real_split(config)
     speech, speech_labels = validation_speech(validation, config, frontend)
-    scores = held_out_scores(KwsModel.load(fold_dir), speech, speech_labels, held_out_audio(config, frontend), config,
+    scores = held_out_scores(KwsModel.load(fold_dir, running_frontend=frontend), speech, speech_labels, held_out_audio(config, frontend), config,
                              frontend)
     save_fold_scores(fold_dir / SCORES_FILE, scores)

@@ -74,7 +74,8 @@ def finish_run(model, config: TrainConfig, frontend: FrontendConfig, data, histo
     decision = {MIN_KEYWORD_PROBABILITY_KEY: config.min_keyword_probability} if config.min_keyword_probability else {}
     write_model_config(run_dir, labels=list(config.labels), frontend=frontend, architecture=config.architecture,
                        params=dict(config.model), **decision)
-    int8_model = KwsModel(tflite, read_model_config(run_dir / "config.json"), source=str(run_dir))
+    int8_model = KwsModel(tflite, read_model_config(run_dir / "config.json"), running_frontend=frontend,
+                          source=str(run_dir))
 
     labels = list(config.labels)
     val = data.validation

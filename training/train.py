@@ -253,7 +253,7 @@ def ablation(config: TrainConfig, data: Featurised, frontend: FrontendConfig, lo
 def run_training(config: TrainConfig, run_dir: str | Path, *, force: bool = False, resume: bool = False,
                  log: Callable[[str], None] = print) -> dict:
     """Train, quantise, evaluate and write the run folder. Returns the metrics dict."""
-    frontend = FrontendConfig()
+    frontend = config.frontend_config
     started = time.perf_counter()
     distribution_strategy(config.strategy)  # before any TensorFlow op (collectives are set up at start-up)
     check_architecture(config, frontend)  # a typo in [model] fails now, not after featurisation
@@ -340,7 +340,7 @@ def held_out_robustness(run_dir: Path, data: Featurised, held_out, config: Train
     The held-out scores behind them are stored too, so a CV can sweep the decision rule (training/rejection.py)."""
     from kws.model import KwsModel
 
-    model = KwsModel.load(run_dir)
+    model = KwsModel.load(run_dir, running_frontend=frontend)
     speech, speech_labels = validation_speech(data.validation_records, config, frontend)
     scores = held_out_scores(model, speech, speech_labels, held_out, config, frontend)
     save_fold_scores(run_dir / SCORES_FILE, scores)
