@@ -117,6 +117,58 @@ def half_wave_cos_q30(t: FrontendTables) -> np.ndarray | None:
     return h if same else None
 
 
+def paired_mel_weights_q15(t: FrontendTables) -> np.ndarray | None:
+    """One Q15 weight per FFT bin ``w[k - first_bin]`` from which every mel weight is read, or ``None``
+    when that would not reproduce the reference table exactly: the C file then keeps it band after band.
+
+    Band b's own bins are ``[start[b], start[b+1])`` (its rising slope; the last band: all of its bins)
+    where its weight is ``w[k]``; its other bins are shared with band b+1 (its falling slope) where its
+    weight is ``2**15 - w[k]`` (adjacent triangles sum to one; checked here bin by bin). Half the table.
+    """
+    start, n_bins = np.asarray(t.mel_band_start, np.int64), np.asarray(t.mel_band_n_bins, np.int64)
+    stop = start + n_bins
+    n_mel = start.size
+    own_stop = np.append(start[1:], stop[-1])  # band b owns [start[b], own_stop[b])
+    if np.any(own_stop < start) or np.any(start[1:] < start[:-1]):
+        return None
+    first, last = int(t.first_bin), int(stop.max())
+    paired = np.zeros(last - first, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_bins)])
+    for b in range(n_mel):
+        for k in range(int(start[b]), int(min(own_stop[b], stop[b]))):
+            paired[k - first] = t.mel_weights_q15[offsets[b] + k - start[b]]
+    rebuilt = []
+    for b in range(n_mel):
+        for k in range(int(start[b]), int(stop[b])):
+            if k < own_stop[b]:
+                rebuilt.append(paired[k - first])
+            elif b + 1 < n_mel and k < own_stop[b + 1]:
+                rebuilt.append((1 << 15) - paired[k - first])
+            else:
+                return None  # a bin in three bands, or past the next band's own bins
+    # bins that band b owns but does not contain must weigh nothing (the C loop visits them)
+    unowned = [k - first for b in range(n_mel) for k in range(int(stop[b]), int(own_stop[b]))]
+    if not np.array_equal(np.asarray(rebuilt, np.int64), np.asarray(t.mel_weights_q15, np.int64)) \
+            or np.any(paired[unowned] != 0) or paired.min() < 0 or paired.max() > 32767:
+        return None
+    return paired
+
+
+def _mel_c(t: FrontendTables) -> list[str]:
+    start = [c_array("kws_frontend_mel_band_start", t.mel_band_start, _index_type(t.mel_band_start)),
+             c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, _index_type(t.mel_band_n_bins))]
+    paired = paired_mel_weights_q15(t)
+    if paired is not None:
+        return ["/* mel bands: first FFT bin, number of bins; one Q15 weight per bin from the first band's: band b",
+                " * weighs its bins before band b+1 starts by w, those it shares with band b+1 by 2**15 - w",
+                " * (adjacent triangles sum to one; checked at export) */",
+                "#define KWS_FE_PAIRED_MEL 1", *start,
+                c_array("kws_frontend_mel_bin_weights_q15", paired, "int16_t")]
+    return ["/* mel bands: first FFT bin, number of bins; Q15 weights of band after band */",
+            "#define KWS_FE_PAIRED_MEL 0", *start,
+            c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t")]
+
+
 def _twiddles_c(t: FrontendTables) -> list[str]:
     h = half_wave_cos_q30(t)
     if h is not None:
@@ -148,10 +200,7 @@ def _tables_c(t: FrontendTables) -> str:
         "/* bit-reversal permutation of the fft_size / 2 complex points */",
         f"typedef {_index_type(t.fft_bitrev)} kws_fe_bitrev_t;",
         c_array("kws_frontend_fft_bitrev", t.fft_bitrev, _index_type(t.fft_bitrev)),
-        "/* mel bands: first FFT bin, number of bins; Q15 weights of band after band */",
-        c_array("kws_frontend_mel_band_start", t.mel_band_start, _index_type(t.mel_band_start)),
-        c_array("kws_frontend_mel_band_n_bins", t.mel_band_n_bins, _index_type(t.mel_band_n_bins)),
-        c_array("kws_frontend_mel_weights_q15", t.mel_weights_q15, "int16_t"),
+        *_mel_c(t),
         "/* log2(1 + i / 2**LOG2_TABLE_BITS) in Q16 for i < 2**LOG2_TABLE_BITS; the last entry, 2**16, is implicit */",
         c_array("kws_frontend_log2_table_q16", log2[:-1], "uint16_t"),
         "/* ln(2) * orthonormal DCT-II in Q15, [n_mfcc][n_mel] */",
@@ -498,6 +547,23 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
                                             kws_frontend_split_sin_q30[i]);
 #endif
 
+#if KWS_FE_PAIRED_MEL
+    /* band b's own bins (up to where band b+1 starts) by w; those also in band b-1 add 2**15 - w to it */
+    for (int32_t b = 0; b < KWS_N_MEL; ++b) {{
+        const int32_t start = kws_frontend_mel_band_start[b];
+        const int32_t stop = b + 1 < KWS_N_MEL ? (int32_t)kws_frontend_mel_band_start[b + 1]
+                                               : start + (int32_t)kws_frontend_mel_band_n_bins[b];
+        const int32_t shared_stop = b ? kws_frontend_mel_band_start[b - 1] + kws_frontend_mel_band_n_bins[b - 1] : 0;
+        int64_t own = 0, lower = 0;
+        for (int32_t k = start; k < stop; ++k) {{
+            const int32_t m = magnitude[k - KWS_FIRST_BIN], w = kws_frontend_mel_bin_weights_q15[k - KWS_FIRST_BIN];
+            own += (int64_t)w * m;
+            if (k < shared_stop) lower += (int64_t)((1 << 15) - w) * m;
+        }}
+        mel[b] = own;
+        if (b) mel[b - 1] += lower;
+    }}
+#else
     const int16_t *weight = kws_frontend_mel_weights_q15;
     for (int32_t b = 0; b < KWS_N_MEL; ++b) {{
         const int32_t *m = &magnitude[kws_frontend_mel_band_start[b] - KWS_FIRST_BIN];
@@ -506,6 +572,7 @@ void kws_frontend_compute_mfcc(const int16_t *window, int16_t *mfcc) {{
         while (m < m_end) acc += (int64_t)*weight++ * *m++;
         mel[b] = acc;
     }}
+#endif
 
     /* 4. log2(mel / 2**scale + 2**KWS_LOG_FLOOR_LOG2) in Q16, scale = KWS_MEL_SCALE_LOG2 + shift;
      *    0 <= scale + KWS_LOG_FLOOR_LOG2 <= 62 and mel + floor < 2**63 (validate_frontend). */

@@ -203,3 +203,28 @@ def test_cortex_m4_build_is_integer_only(tmp_path):
     found = sorted({m.group(0) for m in M4_FORBIDDEN.finditer(disassembly)})
     assert not found, f"floating point or 64-bit division in the Cortex-M4 object: {found}"
     assert "kws_frontend_compute_mfcc" in disassembly
+
+
+@pytest.mark.parametrize("config", [FrontendConfig(upper_hz=7600.0), FrontendConfig(n_mel=64), FrontendConfig(n_mel=20)],
+                         ids=["upper_7600", "64_mel", "20_mel"])
+@pytest.mark.parametrize("paired", [True, False], ids=["paired_mel", "band_table"])
+def test_mel_weight_layouts_are_bit_exact(config, paired, tmp_path, monkeypatch):
+    """The C filterbank stores one weight per bin (half the flash) when adjacent triangles sum to one,
+    else the reference's band-by-band table; both must give the Python MFCC exactly."""
+    from kws.audio import read_audio
+    from kws.commands.features import example_clip_path
+    from kws.firmware_export import frontend_c
+    from kws.frontend import tables
+
+    t = tables(config)
+    paired_weights = frontend_c.paired_mel_weights_q15(t)
+    assert paired_weights is not None and paired_weights.size < t.mel_weights_q15.size * 0.6
+    if not paired:
+        monkeypatch.setattr(frontend_c, "paired_mel_weights_q15", lambda tables: None)
+    driver = build_driver(config, tmp_path, sanitize=True, optimize="-O1")
+    source = (tmp_path / "kws_frontend.c").read_text()
+    assert f"#define KWS_FE_PAIRED_MEL {int(paired)}" in source
+    speech = read_audio(example_clip_path(), config.sample_rate_hz)
+    noise = np.random.default_rng(3).integers(-20000, 20000, 8000, dtype=np.int16)
+    pcm = np.concatenate([speech, noise])
+    assert_same(run_c(driver, "mfcc", pcm, "rand:1:700", tmp_path, config), compute_mfcc(pcm, config), f"{config}")
