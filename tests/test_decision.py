@@ -142,3 +142,29 @@ def test_sweep_trades_accuracy_for_ambience_and_the_nested_choice_uses_other_fol
     assert chosen == [0.5, 0.4, 0.5]
     assert result["nested_per_fold"][1]["ambience_false_command_rate"] == 1.0  # fold 1 pays for its choice
     assert result["nested_mean"]["ambience_false_command_rate"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_seeds_of_one_recipe_are_swept_together_without_choosing_on_a_twin_fold(tmp_path):
+    from kws.errors import ConfigError
+    from kws.training.rejection import SCORES_FILE, save_fold_scores, write_rejection_report
+
+    folds = [_fold(0.8, 0.35, 0), _fold(0.8, 0.45, 1), _fold(0.8, 0.45, 2)]
+    probabilities = (0.0, 0.4, 0.5)
+    # entries 1 and 2 are one fold trained with two seeds: each chooses on fold 0 alone
+    assert [n["min_keyword_probability"] for n in sweep(folds, probabilities, fold_ids=[0, 1, 1])["nested_per_fold"]] \
+        == [0.5, 0.4, 0.4]
+    assert [n["min_keyword_probability"] for n in sweep(folds, probabilities)["nested_per_fold"]] == [0.5, 0.5, 0.5]
+    with pytest.raises(ConfigError, match="two distinct folds"):
+        sweep(folds[:2], probabilities, fold_ids=[1, 1])
+
+    runs = [tmp_path / "seed0", tmp_path / "seed1"]
+    for run, (a, b) in zip(runs, [(folds[0], folds[1]), (folds[2], folds[0])]):
+        for k, fold in enumerate((a, b)):
+            (run / f"fold{k}").mkdir(parents=True)
+            save_fold_scores(run / f"fold{k}" / SCORES_FILE, fold)
+    with pytest.raises(ConfigError, match="out_dir"):
+        write_rejection_report(runs[0], also=(runs[1],), log=lambda s: None)
+    joint = write_rejection_report(runs[0], also=(runs[1],), out_dir=tmp_path / "both", log=lambda s: None)
+    assert [n["fold"] for n in joint["nested_per_fold"]] == [0, 1, 0, 1]
+    assert (tmp_path / "both" / "rejection.png").is_file() and not (runs[0] / "rejection.json").exists()
+    assert joint["rows"][0]["ambience_false_command_rate"] == 1.0  # every entry's ambience at the argmax

@@ -7,7 +7,10 @@ speech with held-out noise at each SNR, held-out ambience windows) are stored on
 
 Picking the threshold on the same folds that report it is optimistic, so the quoted figure is
 nested: for each fold the threshold is chosen on the *other* folds (the lowest one whose mean
-ambience false-command rate there is within the goal) and applied to the held-out fold.
+ambience false-command rate there is within the goal) and applied to the held-out fold. Several
+runs of one recipe (other seeds, same folds) are swept together: a fold's threshold is then chosen
+on the other folds of every run, never on the same fold of another seed (it holds the same speakers
+and noise).
 """
 
 from __future__ import annotations
@@ -36,33 +39,53 @@ def save_fold_scores(path: Path, scores: dict[str, np.ndarray]) -> None:
             np.savez(f, **scores)
 
 
-def sweep(folds: list[dict], probabilities=PROBABILITIES, ambience_goal: float = AMBIENCE_GOAL) -> dict:
-    """Figures per threshold (mean over folds), and the nested choice per fold."""
+def sweep(folds: list[dict], probabilities=PROBABILITIES, ambience_goal: float = AMBIENCE_GOAL,
+          fold_ids: list[int] | None = None) -> dict:
+    """Figures per threshold (mean over folds), and the nested choice per fold.
+
+    ``fold_ids``: which held-out fold each entry is (several seeds of one CV share them); a fold's
+    threshold is chosen on entries of other folds only. Default: every entry is its own fold."""
+    fold_ids = list(range(len(folds))) if fold_ids is None else list(fold_ids)
+    if len(fold_ids) != len(folds) or len(set(fold_ids)) < 2:
+        raise ConfigError(f"sweep: need at least two distinct folds, got fold ids {fold_ids}")
     table = {p: [held_out_figures(f, p) for f in folds] for p in probabilities}
     rows = [{"min_keyword_probability": p,
              **{k: round(float(np.mean([f[k] for f in figs])), 4) for k in figs[0]}} for p, figs in table.items()]
     nested = []
     for k in range(len(folds)):
-        others = [i for i in range(len(folds)) if i != k]
+        others = [i for i in range(len(folds)) if fold_ids[i] != fold_ids[k]]
         within = [p for p in probabilities
                   if np.mean([table[p][i].get("ambience_false_command_rate", 0.0) for i in others]) <= ambience_goal]
         chosen = min(within) if within else max(probabilities)
-        nested.append({"fold": k, "min_keyword_probability": chosen, **table[chosen][k]})
+        nested.append({"fold": fold_ids[k], "min_keyword_probability": chosen, **table[chosen][k]})
     keys = [k for k in nested[0] if k not in ("fold", "min_keyword_probability")]
     nested_mean = {k: round(float(np.mean([n[k] for n in nested])), 4) for k in keys}
     return {"ambience_goal": ambience_goal, "rows": rows, "nested_per_fold": nested, "nested_mean": nested_mean}
 
 
-def load_fold_scores(cv_dir: Path) -> list[dict]:
+def _score_paths(cv_dir: Path) -> list[Path]:
     paths = sorted(cv_dir.glob(f"fold*/{SCORES_FILE}"), key=lambda p: int(p.parent.name.removeprefix("fold")))
     if len(paths) < 2:
         raise ConfigError(f"{cv_dir}: needs the {SCORES_FILE} of at least 2 folds, found {len(paths)} "
                           f"(folds trained before it was written: re-create with scripts/rejection_sweep.py --rescore)")
+    return paths
+
+
+def load_fold_scores(cv_dir: Path) -> list[dict]:
     out = []
-    for path in paths:
+    for path in _score_paths(cv_dir):
         with np.load(path) as data:
             out.append({k: data[k] for k in data.files})
     return out
+
+
+def load_runs(cv_dirs: list[Path]) -> tuple[list[dict], list[int]]:
+    """Stored scores of every fold of several CV runs of one recipe, and each one's fold id."""
+    folds, fold_ids = [], []
+    for cv_dir in cv_dirs:
+        folds += load_fold_scores(cv_dir)
+        fold_ids += [int(p.parent.name.removeprefix("fold")) for p in _score_paths(cv_dir)]
+    return folds, fold_ids
 
 
 def markdown(result: dict) -> str:
@@ -108,13 +131,24 @@ def plot(result: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def write_rejection_report(cv_dir: str | Path, log: Callable[[str], None] = print) -> dict:
-    """Sweep the folds' stored scores; write ``rejection.json``, ``rejection.md`` and ``rejection.png``."""
-    cv_dir = Path(cv_dir)
-    result = sweep(load_fold_scores(cv_dir))
-    write_json_atomic(cv_dir / "rejection.json", result)
-    write_text_atomic(cv_dir / "rejection.md", markdown(result))
-    plot(result, cv_dir / "rejection.png", f"{cv_dir.name}: minimum keyword probability (labels on points)")
+def write_rejection_report(cv_dir: str | Path, log: Callable[[str], None] = print, *, also: tuple = (),
+                           out_dir: str | Path | None = None) -> dict:
+    """Sweep the folds' stored scores; write ``rejection.json``, ``rejection.md`` and ``rejection.png``.
+
+    ``also``: more CV runs of the same recipe (other seeds) swept with it; ``out_dir``: where the
+    files go (default ``cv_dir``; required with ``also``, so no run's own report is overwritten)."""
+    cv_dirs = [Path(cv_dir), *(Path(d) for d in also)]
+    if also and out_dir is None:
+        raise ConfigError("several CV runs: name the folder for their joint report (out_dir)")
+    out = Path(out_dir) if out_dir is not None else cv_dirs[0]
+    folds, fold_ids = load_runs(cv_dirs)
+    result = sweep(folds, fold_ids=fold_ids)
+    result["runs"] = [str(d) for d in cv_dirs]
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "rejection.json", result)
+    write_text_atomic(out / "rejection.md", markdown(result))
+    name = " + ".join(d.name for d in cv_dirs)
+    plot(result, out / "rejection.png", f"{name}: minimum keyword probability (labels on points)")
     log("minimum keyword probability, nested over folds: "
         + ", ".join(f"{k} {v:.4f}" for k, v in result["nested_mean"].items()))
     return result
