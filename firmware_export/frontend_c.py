@@ -129,7 +129,7 @@ def paired_mel_weights_q15(t: FrontendTables) -> np.ndarray | None:
     stop = start + n_bins
     n_mel = start.size
     own_stop = np.append(start[1:], stop[-1])  # band b owns [start[b], own_stop[b])
-    if np.any(own_stop < start) or np.any(start[1:] < start[:-1]):
+    if np.any(start[1:] < start[:-1]):  # bands in order, so every band owns [start[b], own_stop[b])
         return None
     first, last = int(t.first_bin), int(stop.max())
     paired = np.zeros(last - first, np.int64)

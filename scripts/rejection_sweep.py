@@ -6,7 +6,8 @@
 Writes RUN/rejection.json, rejection.md and rejection.png (accuracy against the share of held-out
 ambience called a command, one point per threshold) and prints the nested figure (each fold's
 threshold chosen on the other folds). Several runs of one recipe (other seeds, same folds) are
-swept together into --out; a fold's threshold is never chosen on the same fold of another seed. ``--rescore`` first re-creates the folds' stored int8 scores
+swept together into --out; a fold's threshold is never chosen on the same fold of another seed.
+``--rescore`` first re-creates the folds' stored int8 scores
 (needed for folds trained before the scores were stored; the held-out sets are rebuilt exactly).
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     from kws.errors import KwsError
-    from kws.training.rejection import rescore_fold, write_rejection_report
+    from kws.training.rejection import markdown, rescore_fold, write_rejection_report
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cv_dirs", type=Path, nargs="+", help="`kws train --cv K --out DIR` folders of one recipe")
@@ -27,16 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rescore", action="store_true", help="re-create foldK/validation_scores.npz first")
     args = parser.parse_args(argv)
     try:
-        for cv_dir in args.cv_dirs if args.rescore else []:
-            folds = sorted(p.parent for p in cv_dir.glob("fold*/metrics.json"))
-            if not folds:
-                raise KwsError(f"{cv_dir}: no finished folds (foldK/metrics.json)")
-            for fold_dir in folds:
-                print(f"rescoring {fold_dir}", flush=True)
-                rescore_fold(fold_dir)
-        out = args.out if args.out is not None else args.cv_dirs[0]
-        write_rejection_report(args.cv_dirs[0], also=tuple(args.cv_dirs[1:]), out_dir=args.out)
-        print((out / "rejection.md").read_text())
+        if args.rescore:
+            for cv_dir in args.cv_dirs:
+                folds = sorted(p.parent for p in cv_dir.glob("fold*/metrics.json"))
+                if not folds:
+                    raise KwsError(f"{cv_dir}: no finished folds (foldK/metrics.json)")
+                for fold_dir in folds:
+                    print(f"rescoring {fold_dir}", flush=True)
+                    rescore_fold(fold_dir)
+        print(markdown(write_rejection_report(args.cv_dirs[0], also=tuple(args.cv_dirs[1:]), out_dir=args.out)))
     except KwsError as exc:
         print(f"rejection_sweep: error: {exc}", file=sys.stderr)
         return 1

@@ -63,28 +63,19 @@ def sweep(folds: list[dict], probabilities=PROBABILITIES, ambience_goal: float =
     return {"ambience_goal": ambience_goal, "rows": rows, "nested_per_fold": nested, "nested_mean": nested_mean}
 
 
-def _score_paths(cv_dir: Path) -> list[Path]:
-    paths = sorted(cv_dir.glob(f"fold*/{SCORES_FILE}"), key=lambda p: int(p.parent.name.removeprefix("fold")))
-    if len(paths) < 2:
-        raise ConfigError(f"{cv_dir}: needs the {SCORES_FILE} of at least 2 folds, found {len(paths)} "
-                          f"(folds trained before it was written: re-create with scripts/rejection_sweep.py --rescore)")
-    return paths
-
-
-def load_fold_scores(cv_dir: Path) -> list[dict]:
-    out = []
-    for path in _score_paths(cv_dir):
-        with np.load(path) as data:
-            out.append({k: data[k] for k in data.files})
-    return out
-
-
 def load_runs(cv_dirs: list[Path]) -> tuple[list[dict], list[int]]:
     """Stored scores of every fold of several CV runs of one recipe, and each one's fold id."""
     folds, fold_ids = [], []
     for cv_dir in cv_dirs:
-        folds += load_fold_scores(cv_dir)
-        fold_ids += [int(p.parent.name.removeprefix("fold")) for p in _score_paths(cv_dir)]
+        ids_paths = sorted((int(p.parent.name.removeprefix("fold")), p) for p in cv_dir.glob(f"fold*/{SCORES_FILE}"))
+        if len(ids_paths) < 2:
+            raise ConfigError(f"{cv_dir}: needs the {SCORES_FILE} of at least 2 folds, found {len(ids_paths)} "
+                              f"(folds trained before it was written: re-create with scripts/rejection_sweep.py "
+                              f"--rescore)")
+        for fold_id, path in ids_paths:
+            with np.load(path) as data:
+                folds.append({k: data[k] for k in data.files})
+            fold_ids.append(fold_id)
     return folds, fold_ids
 
 
