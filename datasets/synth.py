@@ -327,6 +327,53 @@ def _draw_spec(
     return specs[int(rng.integers(len(specs)))]
 
 
+#: How :func:`plan_clips` gives clips their voices: ``"random"`` draws an engine by weight and then any
+#: of its specs for every clip (repeats and gaps alike); ``"even"`` deals engines in proportion to their
+#: weights and every spec of an engine once before any repeats, and clip ``i`` of every label gets the
+#: same voice, so a voice says every word and is never a cue for the label.
+VOICE_DRAWS = ("random", "even")
+
+
+class _EvenVoiceDeal:
+    """The voices of the ``"even"`` draw: clip index -> spec, the same for every label.
+
+    Engines take turns by smooth weighted round robin (each turn every engine
+    gains its share, the engine with most credit speaks and pays one), so any
+    prefix of ``n`` clips holds each engine ``share * n`` times to within one.
+    An engine's ``k``-th clip uses spec ``k mod n_specs`` of a permutation
+    seeded by (seed, engine, ``k // n_specs``): every spec before any repeats.
+    """
+
+    def __init__(self, seed: int, specs_by_engine: Mapping[str, list[VoiceSpec]], probabilities: np.ndarray):
+        self._seed = seed
+        self._specs = specs_by_engine
+        self._names = list(specs_by_engine)
+        self._shares = [float(p) for p in probabilities]
+        self._credit = [0.0] * len(self._names)
+        self._used = dict.fromkeys(self._names, 0)
+        self._dealt: list[VoiceSpec] = []
+        self._orders: dict[tuple[str, int], np.ndarray] = {}
+
+    def _deal_next(self) -> VoiceSpec:
+        self._credit = [c + p for c, p in zip(self._credit, self._shares)]
+        turn = max(range(len(self._names)), key=lambda e: (self._credit[e], -e))
+        self._credit[turn] -= 1.0
+        engine = self._names[turn]
+        specs = self._specs[engine]
+        k = self._used[engine]
+        self._used[engine] += 1
+        key = (engine, k // len(specs))
+        if key not in self._orders:
+            self._orders[key] = np.random.default_rng(_derive_seed("even-voices", self._seed, *key)).permutation(
+                len(specs))
+        return specs[int(self._orders[key][k % len(specs)])]
+
+    def spec(self, index: int) -> VoiceSpec:
+        while len(self._dealt) <= index:
+            self._dealt.append(self._deal_next())
+        return self._dealt[index]
+
+
 def sample_voice_specs(
     n: int, seed: int = 0, engines: Sequence[str] | None = None, weights: Mapping[str, float] | None = None
 ) -> list[VoiceSpec]:
@@ -813,13 +860,15 @@ def plan_clips(
     seed: int = 0,
     engines: Sequence[str],
     weights: Mapping[str, float] | None = None,
+    voice_draw: str = "random",
 ) -> list[ClipJob]:
     """Decide text, voice spec and placement seed of every clip; nothing is synthesised.
 
     Clip ``i`` of a label uses text ``i mod len(texts)`` of the label's texts
     shuffled by (seed, label), and a spec and placement seed drawn from a
-    generator seeded by (seed, label, i): raising ``per_label`` keeps the
-    earlier clips unchanged.
+    generator seeded by (seed, label, i) (with ``voice_draw="even"`` the spec
+    is clip ``i``'s of :class:`_EvenVoiceDeal` instead): raising ``per_label``
+    keeps the earlier clips unchanged.
 
     Parameters
     ----------
@@ -832,15 +881,20 @@ def plan_clips(
         Engines to draw voices from (assumed available).
     weights : mapping of str to float, optional
         Engine shares (default :data:`DEFAULT_ENGINE_WEIGHTS`).
+    voice_draw : {"random", "even"}
+        See :data:`VOICE_DRAWS`.
 
     Returns
     -------
     list of ClipJob
         Label by label, in the order of ``words``.
     """
+    if voice_draw not in VOICE_DRAWS:
+        raise DataError(f"voice_draw must be one of {', '.join(VOICE_DRAWS)}, got {voice_draw!r}")
     names = _validate_engine_names(engines)
     specs_by_engine = {name: _SPEC_LISTS[name]() for name in names}
     probabilities = _engine_probabilities(names, weights)
+    even = _EvenVoiceDeal(seed, specs_by_engine, probabilities) if voice_draw == "even" else None
     plan = []
     for label, texts in words.items():
         texts = [texts] if isinstance(texts, str) else list(texts)
@@ -855,7 +909,7 @@ def plan_clips(
         np.random.default_rng(_derive_seed("texts", seed, label)).shuffle(order)
         for i in range(count):
             rng = np.random.default_rng(_derive_seed("clip", seed, label, i))
-            spec = _draw_spec(rng, specs_by_engine, probabilities)
+            spec = _draw_spec(rng, specs_by_engine, probabilities) if even is None else even.spec(i)
             placement_seed = int(rng.integers(0, 1 << 62))
             plan.append(ClipJob(label=label, text=order[i % len(order)], spec=spec, seed=placement_seed))
     return plan
@@ -1208,6 +1262,7 @@ def run_synthesis(
     engines: Sequence[str] | None = None,
     jobs: int = 2,
     weights: Mapping[str, float] | None = None,
+    voice_draw: str = "random",
     progress: bool = True,
 ) -> SynthReport:
     """Synthesise clips into ``out_dir/<label>/<key>.wav`` and write ``out_dir/manifest.jsonl``.
@@ -1233,6 +1288,8 @@ def run_synthesis(
         Worker processes; 1 renders in this process.
     weights : mapping of str to float, optional
         Engine shares (default :data:`DEFAULT_ENGINE_WEIGHTS`).
+    voice_draw : {"random", "even"}
+        How clips get their voices (:data:`VOICE_DRAWS`).
     progress : bool
         Show a tqdm progress bar on stderr.
 
@@ -1253,7 +1310,7 @@ def run_synthesis(
         warnings.warn(message, SynthWarning, stacklevel=2)
     if not available:
         raise DataError("no TTS engine available: " + "; ".join(skipped))
-    plan = plan_clips(words, per_label, seed=seed, engines=available, weights=weights)
+    plan = plan_clips(words, per_label, seed=seed, engines=available, weights=weights, voice_draw=voice_draw)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -1317,6 +1374,7 @@ def synthesize(
     jobs: int = 2,
     *,
     weights: Mapping[str, float] | None = None,
+    voice_draw: str = "random",
     progress: bool = False,
 ) -> list[ClipRecord]:
     """Synthesise labelled 1 s clips; the records of every clip made or found.
@@ -1335,6 +1393,7 @@ def synthesize(
     jobs : int
         Worker processes.
     weights : mapping of str to float, optional
+    voice_draw : {"random", "even"}
     progress : bool
 
     Returns
@@ -1343,6 +1402,7 @@ def synthesize(
         Absolute paths; each clip is a 16000-sample int16 mono 16 kHz WAV.
     """
     report = run_synthesis(
-        words, per_label, out_dir, seed=seed, engines=engines, jobs=jobs, weights=weights, progress=progress
+        words, per_label, out_dir, seed=seed, engines=engines, jobs=jobs, weights=weights, voice_draw=voice_draw,
+        progress=progress,
     )
     return report.records

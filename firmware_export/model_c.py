@@ -22,7 +22,7 @@ import numpy as np
 from kws.firmware_export.arena import ArenaPlan, plan_arena
 from kws.firmware_export.cgen import c_array
 from kws.firmware_export.errors import ExportError
-from kws.firmware_export.tflite_graph import Graph, Operator, parse_tflite
+from kws.firmware_export.tflite_graph import Graph, Operator, add_broadcast_layout, parse_tflite
 from kws.fixedpoint import quantize_multiplier
 
 #: Left shift TFLite applies to int8 ADD inputs before rescaling them.
@@ -341,7 +341,9 @@ class _Emitter:
             other = t[op.inputs[1]]
             params = add_parameters(data.scale, other.scale, out.scale)
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
-            fields = [("size", out.size), ("input1_offset", -data.zero_point), ("input2_offset", -other.zero_point),
+            outer, repeat, inner, broadcast_input = add_broadcast_layout(data.shape, other.shape, out.shape)
+            fields = [("outer", outer), ("repeat", repeat), ("inner", inner), ("broadcast_input", broadcast_input),
+                      ("input1_offset", -data.zero_point), ("input2_offset", -other.zero_point),
                       ("left_shift", ADD_LEFT_SHIFT), *params.items(), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
             self.defs.append(_struct("kws_add_params_t", tag, fields))

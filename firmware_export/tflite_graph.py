@@ -12,7 +12,7 @@ zero point 0, per-channel or per-tensor; int32 biases):
 * ``DEPTHWISE_CONV_2D`` (same, any depth multiplier)
 * ``FULLY_CONNECTED`` (default weights format, ``keep_num_dims`` false)
 * ``AVERAGE_POOL_2D``, ``MAX_POOL_2D`` (input and output quantization equal)
-* ``ADD`` (both inputs of the output's shape, no broadcasting)
+* ``ADD`` (inputs of the output's shape, or one of them broadcast over one run of adjacent axes)
 * ``RESHAPE`` (a view: no data moves)
 * ``SOFTMAX`` (output scale 1/256, zero point -128)
 """
@@ -229,6 +229,35 @@ def _decode_options(op: str, options, check: _Checker) -> dict[str, Any]:
     return {}
 
 
+def add_broadcast_layout(shape1, shape2, out_shape) -> tuple[int, int, int, int] | None:
+    """``(outer, repeat, inner, broadcast_input)`` of an ADD as the C kernel walks it, or None if it cannot.
+
+    The output is seen as ``[outer][repeat][inner]``. An input of the output's
+    shape is read the same way; at most one input (``broadcast_input`` 1 or 2,
+    0 = none) may have size-1 axes where the output has more, and they must be
+    adjacent: that input is ``[outer][inner]``, read again for every ``repeat``
+    (e.g. ``[1, T, 1, C] + [1, T, F, C]``: outer T, repeat F, inner C).
+    """
+    rank = max(len(shape1), len(shape2), len(out_shape))
+
+    def pad(shape) -> tuple[int, ...]:  # leading ones, as TFLite broadcasting aligns trailing axes
+        return (1,) * (rank - len(shape)) + tuple(int(d) for d in shape)
+
+    s1, s2, out = pad(shape1), pad(shape2), pad(out_shape)
+    if s1 == out and s2 == out:
+        return 1, 1, int(np.prod(out)), 0
+    if s1 != out and s2 != out:
+        return None
+    which, small = (1, s1) if s1 != out else (2, s2)
+    if any(d != o and d != 1 for d, o in zip(small, out)):
+        return None
+    axes = [a for a, (d, o) in enumerate(zip(small, out)) if d == 1 and o != 1]
+    first, last = axes[0], axes[-1] + 1
+    if any(small[a] != 1 for a in range(first, last)):  # a gap: two separate runs of broadcast axes
+        return None
+    return int(np.prod(out[:first])), int(np.prod(out[first:last])), int(np.prod(out[last:])), which
+
+
 def _check_activation_tensor(t: Tensor, role: str, check: _Checker) -> None:
     check.require(t.dtype == "int8", f"{role} tensor {t.name!r} of type {t.dtype} (only int8 activations)")
     check.require(not t.is_constant, f"constant {role} tensor {t.name!r}")
@@ -300,8 +329,9 @@ def _validate(op: str, ins: list[Tensor | None], outs: list[Tensor], options: di
         check.require(len(ins) == 2 and ins[1] is not None, "missing second input")
         other = ins[1]
         _check_activation_tensor(other, "second input", check)
-        check.require(data.shape == out.shape and other.shape == out.shape,
-                      f"broadcasting ({list(data.shape)} + {list(other.shape)} -> {list(out.shape)})")
+        check.require(add_broadcast_layout(data.shape, other.shape, out.shape) is not None,
+                      f"broadcasting ({list(data.shape)} + {list(other.shape)} -> {list(out.shape)}): only one "
+                      "input may be broadcast, over one run of adjacent axes")
     elif op == "RESHAPE":
         check.require(data.dtype == "int8" and not data.is_constant, f"input of type {data.dtype}")
         check.require(data.size == out.size, "size change")
@@ -379,4 +409,4 @@ def parse_tflite(data: bytes, *, source: str = "model") -> Graph:
     return Graph(tensors=tensors, operators=tuple(operators), input=inputs[0], output=outputs[0], source=source)
 
 
-__all__ = ["ACTIVATIONS", "Graph", "Operator", "SUPPORTED_OPS", "Tensor", "parse_tflite"]
+__all__ = ["ACTIVATIONS", "Graph", "Operator", "SUPPORTED_OPS", "Tensor", "add_broadcast_layout", "parse_tflite"]

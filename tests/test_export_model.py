@@ -304,6 +304,37 @@ def test_depthwise_dilation_avgpool_add_fc_per_channel(tf, tmp_path):
 
 
 @needs_gcc
+def test_broadcast_add_over_one_axis_either_operand(tf, tmp_path):
+    """BC-ResNet's residual: [T, 1, C] added to every row of [T, F, C], as the first or the second input."""
+    keras = tf.keras
+    inp = keras.Input(batch_shape=(1, 9, 5, 6))
+    full = keras.layers.DepthwiseConv2D((1, 3), padding="same")(inp)
+    row = keras.layers.AveragePooling2D((1, 5))(full)
+    row = keras.layers.Conv2D(6, 1, activation="relu")(row)
+    x = keras.layers.Add()([row, full])
+    x = keras.layers.ReLU()(keras.layers.Add()([x, keras.layers.Conv2D(6, (3, 1), padding="same")(row)]))
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Softmax()(keras.layers.Dense(4)(x))
+    tflite = _convert(tf, keras.Model(inp, out), (1, 9, 5, 6), seed=5)
+    graph = _check_small_model(tflite, tmp_path / "broadcast_add")
+    shapes = [[graph.tensors[i].shape for i in op.inputs[:2]] for op in graph.operators if op.op == "ADD"]
+    assert {tuple(map(tuple, pair)) for pair in shapes} >= {((1, 9, 1, 6), (1, 9, 5, 6)),
+                                                            ((1, 9, 5, 6), (1, 9, 1, 6))}, shapes
+
+
+def test_add_broadcast_layout():
+    from kws.firmware_export.tflite_graph import add_broadcast_layout
+
+    assert add_broadcast_layout((1, 4, 3), (1, 4, 3), (1, 4, 3)) == (1, 1, 12, 0)
+    assert add_broadcast_layout((1, 7, 1, 6), (1, 7, 5, 6), (1, 7, 5, 6)) == (7, 5, 6, 1)
+    assert add_broadcast_layout((1, 7, 5, 6), (1, 1, 1, 6), (1, 7, 5, 6)) == (1, 35, 6, 2)
+    assert add_broadcast_layout((1, 7, 5, 6), (6,), (1, 7, 5, 6)) == (1, 35, 6, 2)  # ranks align at the end
+    assert add_broadcast_layout((1, 7, 5, 6), (1, 1, 5, 1), (1, 7, 5, 6)) is None  # two separate runs
+    assert add_broadcast_layout((1, 7, 1, 6), (1, 1, 5, 6), (1, 7, 5, 6)) is None  # both inputs broadcast
+    assert add_broadcast_layout((1, 7, 2, 6), (1, 7, 5, 6), (1, 7, 5, 6)) is None  # not a size-1 axis
+
+
+@needs_gcc
 def test_dilated_depthwise_valid(tf, tmp_path):
     keras = tf.keras
     inp = keras.Input(batch_shape=(1, 9, 8, 5))

@@ -12,11 +12,11 @@ from kws.training.models import MODELS, build_model, count_int8_weight_bytes, fo
 from kws.training.models import ds_cnn  # noqa: E402
 
 #: Parameter counts after BatchNorm folding at the default settings, as documented in each module.
-DOCUMENTED_PARAMETERS = {"tiny_conv": 12_660, "ds_cnn": 22_604, "tc_resnet": 63_412}
+DOCUMENTED_PARAMETERS = {"tiny_conv": 12_660, "ds_cnn": 22_604, "tc_resnet": 63_412, "bc_resnet": 15_572}
 
 
 def test_registry_names():
-    assert set(MODELS) == {"tiny_conv", "ds_cnn", "tc_resnet"}
+    assert set(MODELS) == {"tiny_conv", "ds_cnn", "tc_resnet", "bc_resnet"}
     for name, builder in MODELS.items():
         assert builder.__doc__, f"{name} builder has no docstring"
         assert "Parameters" in builder.__doc__
@@ -74,3 +74,11 @@ def test_unknown_architecture_and_parameter_are_named():
         build_model("resnet50")
     with pytest.raises(ConfigError, match="widht"):
         build_model("ds_cnn", widht=32)
+
+
+def test_bc_resnet_fits_20_kb_and_checks_its_stages():
+    assert count_int8_weight_bytes(build_model("bc_resnet")) <= 20_000
+    with pytest.raises(ConfigError, match="one entry more"):
+        build_model("bc_resnet", channels=[16, 24], blocks=[1, 1], strides=[[1, 1], [2, 2]])
+    with pytest.raises(ConfigError, match="at least one block"):
+        build_model("bc_resnet", channels=[8, 8], blocks=[0], strides=[[1, 1]])

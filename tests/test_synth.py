@@ -94,6 +94,30 @@ def test_plan_is_prefix_stable_and_cycles_through_texts():
         plan_clips({"yes": [""]}, 1, engines=ENGINE_NAMES)
 
 
+def test_even_voice_draw_covers_every_setting_before_repeats_and_shares_voices_across_words():
+    from kws.datasets.synth import voice_specs
+
+    weights = {"espeak": 0.0, "flite": 0.75, "piper": 0.25}
+    n_flite, n_piper = len(voice_specs(["flite"])), len(voice_specs(["piper"]))
+    n = 2 * (n_flite + n_piper) + 7  # two whole rounds of each engine, then a few more
+    plan = plan_clips({"yes": "yes", "no": "no"}, n, seed=3, engines=["flite", "piper"], weights=weights,
+                      voice_draw="even")
+    yes = [j.spec for j in plan if j.label == "yes"]
+    assert yes == [j.spec for j in plan if j.label == "no"]  # clip i of every word: one voice
+    flite = [s for s in yes if s.engine == "flite"]
+    piper = [s for s in yes if s.engine == "piper"]
+    assert abs(len(flite) - 0.75 * n) <= 1 and abs(len(piper) - 0.25 * n) <= 1  # shares to within one clip
+    assert len(set(flite[:n_flite])) == n_flite and len(set(piper[:n_piper])) == n_piper  # no repeat in a round
+    assert set(flite[n_flite:2 * n_flite]) == set(flite[:n_flite])
+    assert flite[n_flite:2 * n_flite] != flite[:n_flite]  # each round in its own order
+    random_draw = [j.spec for j in plan_clips({"yes": "yes"}, n_flite, seed=3, engines=["flite"])]
+    assert len(set(random_draw)) < n_flite  # what the even draw fixes: repeats while settings go unused
+    short = plan_clips({"yes": "yes"}, 10, seed=3, engines=["flite", "piper"], weights=weights, voice_draw="even")
+    assert short == [j for j in plan if j.label == "yes"][:10]  # prefix-stable like the random draw
+    with pytest.raises(DataError, match="voice_draw"):
+        plan_clips({"yes": "yes"}, 1, engines=["flite"], voice_draw="round-robin")
+
+
 def test_label_folder_is_safe():
     assert synth.label_folder("hey computer") == "hey_computer"
     assert synth.label_folder("_unknown_") == "_unknown_"

@@ -118,6 +118,10 @@ class TrainConfig:
     synth_engine_weights: dict = dataclasses.field(default_factory=dict)
     """Share of the synthetic clips per engine, e.g. ``{espeak = 0.5, kokoro = 0.3}``; empty = the
     defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
+    synth_voice_draw: str = "random"
+    """How synthetic clips get voices: ``random`` (an engine by weight, then any of its settings) or
+    ``even`` (every voice setting of an engine before any repeats; clip i of every word shares a voice),
+    see :data:`kws.datasets.synth.VOICE_DRAWS`."""
     silence_examples: int = 400
     """Generated ``_silence_`` examples (background noise at random low gain)."""
     silence_rms_dbfs: tuple[float, ...] = ()
@@ -158,6 +162,8 @@ class TrainConfig:
             raise ConfigError("TrainConfig: validation_fraction must be in (0, 1)")
         if self.strategy not in ("none", "mirrored", "multiworker"):
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
+        if self.synth_voice_draw not in ("random", "even"):
+            raise ConfigError(f"TrainConfig: synth_voice_draw must be random or even, got {self.synth_voice_draw!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
         if not (len(self.synthetic_music_rms_dbfs) == 2

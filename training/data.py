@@ -95,7 +95,8 @@ def synthetic(config: TrainConfig) -> list[ClipRecord]:
         per_label["_unknown_"] = config.synthetic_unknown
     out_dir = Path(config.cache_dir) / "synth"
     return synthesize(words, per_label, out_dir, seed=config.seed, engines=list(config.synth_engines),
-                      weights=dict(config.synth_engine_weights) or None, jobs=config.jobs, progress=True)
+                      weights=dict(config.synth_engine_weights) or None, voice_draw=config.synth_voice_draw,
+                      jobs=config.jobs, progress=True)
 
 
 def silence(config: TrainConfig) -> list[ClipRecord]:

@@ -72,9 +72,12 @@ typedef struct {
     int32_t act_min, act_max;
 } kws_pool_params_t;
 
-/* ADD of two int8 tensors of the same shape (TFLite: left shift 20, two input rescales, one output rescale). */
+/* ADD of two int8 tensors (TFLite: left shift 20, two input rescales, one output rescale). The output is
+ * [outer][repeat][inner]; an input of the output's shape is read alike, and the one named by broadcast_input
+ * (1 or 2; 0 = none) is [outer][inner], repeated over the middle axis (BC-ResNet's broadcast residual). */
 typedef struct {
-    int32_t size;
+    int32_t outer, repeat, inner;
+    int32_t broadcast_input;
     int32_t input1_offset, input2_offset;   /* -zero points */
     int32_t left_shift;
     int32_t input1_multiplier, input1_shift;

@@ -58,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help=f"comma-separated TTS engines to use (default {','.join(ENGINE_NAMES)}); missing ones are skipped",
     )
+    parser.add_argument("--voice-draw", choices=("random", "even"), default="random",
+                        help="random: an engine by weight, then any of its voice settings (default); even: every "
+                             "setting of an engine before any repeats, the same voice for clip i of every word")
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
@@ -85,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SynthWarning)  # printed below from the report
         report = run_synthesis(
-            words, counts, args.out, seed=args.seed, engines=engines, jobs=args.jobs, progress=not args.no_progress
+            words, counts, args.out, seed=args.seed, engines=engines, jobs=args.jobs, voice_draw=args.voice_draw,
+            progress=not args.no_progress,
         )
     for message in report.skipped_engines:
         print(f"kws synth: warning: {message}", file=sys.stderr)

@@ -8,7 +8,7 @@ quantization (scale 1/256, zero point -128). Train with
 
 Only layers that become TFLite int8 builtins a hand-written C kernel set can
 implement are used: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
-AVERAGE_POOL_2D / MAX_POOL_2D, ADD, RELU / RELU6, RESHAPE, SOFTMAX
+AVERAGE_POOL_2D / MAX_POOL_2D, ADD (one input may broadcast over adjacent axes), RELU / RELU6, RESHAPE, SOFTMAX
 (BatchNorm folds into convolutions, dropout vanishes at conversion).
 
 =============  ===========================================  ==============================
@@ -17,6 +17,7 @@ name           architecture                                 int8 weight bytes (d
 ``tiny_conv``  micro_speech: one conv + one dense           12,720
 ``ds_cnn``     DS-CNN (MLPerf Tiny), ``width`` 64 / 48      24,368 / 15,216 (width=48)
 ``tc_resnet``  TC-ResNet8 (temporal convs, residual adds)   64,432 / 16,736 (0.5x width)
+``bc_resnet``  BC-ResNet (broadcast residual, on MFCCs)     18,068
 =============  ===========================================  ==============================
 """
 
@@ -28,13 +29,14 @@ import keras
 import numpy as np
 
 from kws.errors import ConfigError
-from kws.training.models import ds_cnn, tc_resnet, tiny_conv
+from kws.training.models import bc_resnet, ds_cnn, tc_resnet, tiny_conv
 
 #: Architecture name -> builder ``build(input_shape=(49, 10), n_classes=12, **params) -> keras.Model``.
 MODELS: dict[str, Callable[..., keras.Model]] = {
     "tiny_conv": tiny_conv.build,
     "ds_cnn": ds_cnn.build,
     "tc_resnet": tc_resnet.build,
+    "bc_resnet": bc_resnet.build,
 }
 
 _WEIGHT_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
