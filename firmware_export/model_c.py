@@ -342,12 +342,16 @@ class _Emitter:
             params = add_parameters(data.scale, other.scale, out.scale)
             act_min, act_max = activation_range(op.options["activation"], out.scale, out.zero_point)
             outer, repeat, inner, broadcast_input = add_broadcast_layout(data.shape, other.shape, out.shape)
-            fields = [("outer", outer), ("repeat", repeat), ("inner", inner), ("broadcast_input", broadcast_input),
-                      ("input1_offset", -data.zero_point), ("input2_offset", -other.zero_point),
+            fields = [("size", inner), ("input1_offset", -data.zero_point), ("input2_offset", -other.zero_point),
                       ("left_shift", ADD_LEFT_SHIFT), *params.items(), ("output_offset", out.zero_point),
                       ("act_min", act_min), ("act_max", act_max)]
-            self.defs.append(_struct("kws_add_params_t", tag, fields))
-            self.calls.append(f"{comment}\n    kws_add_s8(&{tag}, {self.ptr(data.index, const=True)}, "
+            if broadcast_input:  # its own kernel, so models without one link only the plain loop
+                add = "{ " + ", ".join(f".{key} = {value}" for key, value in fields) + " }"
+                fields = [("add", add), ("outer", outer), ("repeat", repeat), ("broadcast_input", broadcast_input)]
+            ctype, fn = ("kws_add_broadcast_params_t", "kws_add_broadcast_s8") if broadcast_input else (
+                "kws_add_params_t", "kws_add_s8")
+            self.defs.append(_struct(ctype, tag, fields))
+            self.calls.append(f"{comment}\n    {fn}(&{tag}, {self.ptr(data.index, const=True)}, "
                               f"{self.ptr(other.index, const=True)}, {self.ptr(out.index, const=False)});")
         elif op.op == "SOFTMAX":
             q, shift, diff_min = softmax_parameters(op.options["beta"], data.scale)

@@ -317,6 +317,7 @@ def test_broadcast_add_over_one_axis_either_operand(tf, tmp_path):
     out = keras.layers.Softmax()(keras.layers.Dense(4)(x))
     tflite = _convert(tf, keras.Model(inp, out), (1, 9, 5, 6), seed=5)
     graph = _check_small_model(tflite, tmp_path / "broadcast_add")
+    assert (tmp_path / "broadcast_add" / "kws_model.c").read_text().count("kws_add_broadcast_s8(") == 2
     shapes = [[graph.tensors[i].shape for i in op.inputs[:2]] for op in graph.operators if op.op == "ADD"]
     assert {tuple(map(tuple, pair)) for pair in shapes} >= {((1, 9, 1, 6), (1, 9, 5, 6)),
                                                             ((1, 9, 5, 6), (1, 9, 1, 6))}, shapes

@@ -538,25 +538,36 @@ KWS_INLINE int32_t kws_rescale(int32_t x, int32_t q31, int32_t shift, int64_t ro
     return shift < 0 ? kws_requant_neg32(x, q31, round, e1) : kws_requant(x, q31, shift);
 }
 
-void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+/* n elements of an ADD; inline, so a model without broadcasting links the plain loop alone. */
+KWS_INLINE void kws_add_run(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
+                            int32_t n) {
     const int32_t s1 = p->input1_shift, s2 = p->input2_shift, so = p->output_shift;
     const int64_t r1 = s1 < 0 ? kws_requant_round(s1) : 0, r2 = s2 < 0 ? kws_requant_round(s2) : 0;
     const int64_t ro = so < 0 ? kws_requant_round(so) : 0;
-    int32_t o, r, i;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t a = (int32_t)((uint32_t)((int32_t)input1[i] + p->input1_offset) << p->left_shift);
+        const int32_t b = (int32_t)((uint32_t)((int32_t)input2[i] + p->input2_offset) << p->left_shift);
+        const int32_t sum = kws_rescale(a, p->input1_multiplier, s1, r1, -s1 - 1) +
+                            kws_rescale(b, p->input2_multiplier, s2, r2, -s2 - 1);
+        output[i] = (int8_t)kws_clamp32(kws_rescale(sum, p->output_multiplier, so, ro, -so - 1) + p->output_offset,
+                                        p->act_min, p->act_max);
+    }
+}
+
+void kws_add_s8(const kws_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    kws_add_run(p, input1, input2, output, p->size);
+}
+
+void kws_add_broadcast_s8(const kws_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                          int8_t *output) {
+    const int32_t inner = p->add.size;
+    int32_t o, r;
     for (o = 0; o < p->outer; ++o) {
         for (r = 0; r < p->repeat; ++r) {
-            const int32_t at = (o * p->repeat + r) * p->inner;
-            const int8_t *x1 = input1 + (p->broadcast_input == 1 ? o * p->inner : at);
-            const int8_t *x2 = input2 + (p->broadcast_input == 2 ? o * p->inner : at);
-            int8_t *y = output + at;
-            for (i = 0; i < p->inner; ++i) {
-                const int32_t a = (int32_t)((uint32_t)((int32_t)x1[i] + p->input1_offset) << p->left_shift);
-                const int32_t b = (int32_t)((uint32_t)((int32_t)x2[i] + p->input2_offset) << p->left_shift);
-                const int32_t sum = kws_rescale(a, p->input1_multiplier, s1, r1, -s1 - 1) +
-                                    kws_rescale(b, p->input2_multiplier, s2, r2, -s2 - 1);
-                y[i] = (int8_t)kws_clamp32(kws_rescale(sum, p->output_multiplier, so, ro, -so - 1) + p->output_offset,
-                                           p->act_min, p->act_max);
-            }
+            const int32_t at = (o * p->repeat + r) * inner;
+            kws_add_run(&p->add, input1 + (p->broadcast_input == 1 ? o * inner : at),
+                        input2 + (p->broadcast_input == 2 ? o * inner : at), output + at, inner);
         }
     }
 }

@@ -72,12 +72,9 @@ typedef struct {
     int32_t act_min, act_max;
 } kws_pool_params_t;
 
-/* ADD of two int8 tensors (TFLite: left shift 20, two input rescales, one output rescale). The output is
- * [outer][repeat][inner]; an input of the output's shape is read alike, and the one named by broadcast_input
- * (1 or 2; 0 = none) is [outer][inner], repeated over the middle axis (BC-ResNet's broadcast residual). */
+/* ADD of two int8 tensors of the same shape (TFLite: left shift 20, two input rescales, one output rescale). */
 typedef struct {
-    int32_t outer, repeat, inner;
-    int32_t broadcast_input;
+    int32_t size;
     int32_t input1_offset, input2_offset;   /* -zero points */
     int32_t left_shift;
     int32_t input1_multiplier, input1_shift;
@@ -86,6 +83,14 @@ typedef struct {
     int32_t output_offset;
     int32_t act_min, act_max;
 } kws_add_params_t;
+
+/* ADD with one input broadcast (BC-ResNet's residual): the output is [outer][repeat][add.size]; the input
+ * named by broadcast_input (1 or 2) is [outer][add.size], read again for every repeat. */
+typedef struct {
+    kws_add_params_t add;
+    int32_t outer, repeat;
+    int32_t broadcast_input;
+} kws_add_broadcast_params_t;
 
 /* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128) over the last axis. */
 typedef struct {
@@ -116,6 +121,8 @@ void kws_fully_connected_s8(const kws_fc_params_t *params, const int8_t *input, 
 void kws_avg_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
 void kws_max_pool2d_s8(const kws_pool_params_t *params, const int8_t *input, int8_t *output);
 void kws_add_s8(const kws_add_params_t *params, const int8_t *input1, const int8_t *input2, int8_t *output);
+void kws_add_broadcast_s8(const kws_add_broadcast_params_t *params, const int8_t *input1, const int8_t *input2,
+                          int8_t *output);
 void kws_softmax_s8(const kws_softmax_params_t *params, const int8_t *input, int8_t *output);
 
 #ifdef __cplusplus
