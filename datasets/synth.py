@@ -246,8 +246,8 @@ def piper_voice_specs() -> list[VoiceSpec]:
     ]
 
 
-def kokoro_voice_specs() -> list[VoiceSpec]:
-    """Kokoro specs: 5 voices x 3 speeds, then 30 seeded two-voice mixes (45), fixed order.
+def kokoro_voice_specs(mix_rounds: int = KOKORO_MIX_ROUNDS) -> list[VoiceSpec]:
+    """Kokoro specs: 5 voices x 3 speeds, then ``10 * mix_rounds`` seeded two-voice mixes (45 by default), fixed order.
 
     The single voices come first, every voice at every speed. The mixes follow
     in :data:`KOKORO_MIX_ROUNDS` rounds; each round holds every unordered pair
@@ -257,12 +257,16 @@ def kokoro_voice_specs() -> list[VoiceSpec]:
     pair is heard at each speed once. Which voice comes first and the weight of
     the second (:data:`KOKORO_MIX_WEIGHT_RANGE`) are drawn from the same
     generator. A mix is named ``"a+b"`` with settings ``mix`` (the weight of
-    ``b``) and ``speed``; the style is ``(1 - mix) * a + mix * b``.
+    ``b``) and ``speed``; the style is ``(1 - mix) * a + mix * b``. More
+    rounds extend the list and keep its first specs: the generator draws round
+    by round.
     """
+    if mix_rounds < 0:
+        raise DataError(f"Kokoro mix rounds must be >= 0, got {mix_rounds}")
     specs = [VoiceSpec.make("kokoro", voice, speed=speed) for voice in KOKORO_VOICES for speed in KOKORO_SPEEDS]
     pairs = [(a, b) for i, a in enumerate(KOKORO_VOICES) for b in KOKORO_VOICES[i + 1 :]]
     rng = np.random.default_rng(KOKORO_MIX_SEED)
-    for round_index in range(KOKORO_MIX_ROUNDS):
+    for round_index in range(mix_rounds):
         for k in rng.permutation(len(pairs)):
             a, b = pairs[int(k)]
             if rng.random() < 0.5:
@@ -861,6 +865,7 @@ def plan_clips(
     engines: Sequence[str],
     weights: Mapping[str, float] | None = None,
     voice_draw: str = "random",
+    kokoro_mix_rounds: int = KOKORO_MIX_ROUNDS,
 ) -> list[ClipJob]:
     """Decide text, voice spec and placement seed of every clip; nothing is synthesised.
 
@@ -883,6 +888,8 @@ def plan_clips(
         Engine shares (default :data:`DEFAULT_ENGINE_WEIGHTS`).
     voice_draw : {"random", "even"}
         See :data:`VOICE_DRAWS`.
+    kokoro_mix_rounds : int
+        Two-voice Kokoro mixes, in rounds of 10 (:func:`kokoro_voice_specs`): more rounds, more voices.
 
     Returns
     -------
@@ -892,7 +899,8 @@ def plan_clips(
     if voice_draw not in VOICE_DRAWS:
         raise DataError(f"voice_draw must be one of {', '.join(VOICE_DRAWS)}, got {voice_draw!r}")
     names = _validate_engine_names(engines)
-    specs_by_engine = {name: _SPEC_LISTS[name]() for name in names}
+    specs_by_engine = {name: kokoro_voice_specs(kokoro_mix_rounds) if name == "kokoro" else _SPEC_LISTS[name]()
+                       for name in names}
     probabilities = _engine_probabilities(names, weights)
     even = _EvenVoiceDeal(seed, specs_by_engine, probabilities) if voice_draw == "even" else None
     plan = []
@@ -1263,6 +1271,7 @@ def run_synthesis(
     jobs: int = 2,
     weights: Mapping[str, float] | None = None,
     voice_draw: str = "random",
+    kokoro_mix_rounds: int = KOKORO_MIX_ROUNDS,
     progress: bool = True,
 ) -> SynthReport:
     """Synthesise clips into ``out_dir/<label>/<key>.wav`` and write ``out_dir/manifest.jsonl``.
@@ -1290,6 +1299,8 @@ def run_synthesis(
         Engine shares (default :data:`DEFAULT_ENGINE_WEIGHTS`).
     voice_draw : {"random", "even"}
         How clips get their voices (:data:`VOICE_DRAWS`).
+    kokoro_mix_rounds : int
+        Rounds of 10 two-voice Kokoro mixes (:func:`kokoro_voice_specs`).
     progress : bool
         Show a tqdm progress bar on stderr.
 
@@ -1310,7 +1321,8 @@ def run_synthesis(
         warnings.warn(message, SynthWarning, stacklevel=2)
     if not available:
         raise DataError("no TTS engine available: " + "; ".join(skipped))
-    plan = plan_clips(words, per_label, seed=seed, engines=available, weights=weights, voice_draw=voice_draw)
+    plan = plan_clips(words, per_label, seed=seed, engines=available, weights=weights, voice_draw=voice_draw,
+                      kokoro_mix_rounds=kokoro_mix_rounds)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -118,6 +118,21 @@ def test_even_voice_draw_covers_every_setting_before_repeats_and_shares_voices_a
         plan_clips({"yes": "yes"}, 1, engines=["flite"], voice_draw="round-robin")
 
 
+def test_more_kokoro_mix_rounds_add_voices_and_keep_the_first_ones():
+    from kws.datasets.synth import kokoro_voice_specs
+
+    default, more = kokoro_voice_specs(), kokoro_voice_specs(30)
+    assert len(default) == 45 and len(more) == 15 + 300 and more[:45] == default
+    mixes = more[15:]
+    assert len(set(mixes)) >= 0.95 * len(mixes) and all("+" in s.voice for s in mixes)  # weights are rounded to 0.01
+    weights = [s.settings_dict["mix"] for s in mixes]
+    assert 0.25 <= min(weights) and max(weights) <= 0.75 and len(set(weights)) > 40
+    plan = plan_clips({"yes": "yes"}, 200, seed=1, engines=["kokoro"], kokoro_mix_rounds=30)
+    assert len({j.spec for j in plan}) > len(default)  # the draw reaches the added voices
+    with pytest.raises(DataError, match="mix rounds"):
+        kokoro_voice_specs(-1)
+
+
 def test_label_folder_is_safe():
     assert synth.label_folder("hey computer") == "hey_computer"
     assert synth.label_folder("_unknown_") == "_unknown_"

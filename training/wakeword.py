@@ -172,6 +172,9 @@ class WakewordConfig:
     engine_weights: dict = dataclasses.field(default_factory=dict)
     """Share of the synthetic clips per engine (e.g. ``{kokoro = 0.3, espeak = 0.4}``); empty = the
     defaults of :data:`kws.datasets.synth.DEFAULT_ENGINE_WEIGHTS`."""
+    kokoro_mix_rounds: int = 3
+    """Two-voice Kokoro mixes in rounds of 10 (each pair once per round, a random weight and a speed): more
+    rounds, more Kokoro voices; the default 3 gives the 45 specs of ``kws synth`` (5 voices x 3 speeds + 30)."""
     init_from: str = ""
     """A ``kws train`` run folder (its ``model.keras``, same front end and architecture) trained on real
     speech: every layer but the classifier starts from its weights; empty = random start."""
@@ -194,7 +197,7 @@ class WakewordConfig:
     def __post_init__(self) -> None:
         for name in ("positives", "confusable_clips", "common_word_clips", "real_unknown_max", "max_speech_windows",
                      "silence_examples", "duration_probe_clips", "positive_augment_variants",
-                     "negative_augment_variants", "confusable_phrases"):
+                     "negative_augment_variants", "confusable_phrases", "kokoro_mix_rounds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"WakewordConfig: {name} must be >= 0")
         if self.positives < 3:
@@ -462,7 +465,8 @@ def synth_positives(phrase: Phrase, config: WakewordConfig, window_ms: int,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # failures are summarised below, not one warning per clip
             report = run_synthesis({phrase.label: phrase.text}, config.positives, out_dir, seed=config.seed,
-                                   engines=list(config.engines), weights=config.weights, jobs=config.jobs, progress=True)
+                                   engines=list(config.engines), weights=config.weights, jobs=config.jobs,
+                                   kokoro_mix_rounds=config.kokoro_mix_rounds, progress=True)
         failed = {}
         for f in report.failures:
             failed.setdefault(f.voice.split(":")[0], []).append(f.reason)
@@ -474,7 +478,7 @@ def synth_positives(phrase: Phrase, config: WakewordConfig, window_ms: int,
 
     available, _ = check_engines(config.engines)
     plan = plan_clips({phrase.label: phrase.text}, config.positives, seed=config.seed, engines=available,
-                      weights=config.weights)
+                      weights=config.weights, kokoro_mix_rounds=config.kokoro_mix_rounds)
     folder = out_dir / f"{phrase.label}_{window_ms}ms"
     folder.mkdir(parents=True, exist_ok=True)
     samples = 16 * window_ms
@@ -533,7 +537,8 @@ def synth_negatives(phrase: Phrase, config: WakewordConfig, log: Callable[[str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = run_synthesis(texts, counts, Path(config.cache_dir) / "synth", seed=config.seed,
-                               engines=list(config.engines), weights=config.weights, jobs=config.jobs, progress=True)
+                               engines=list(config.engines), weights=config.weights, jobs=config.jobs,
+                               kokoro_mix_rounds=config.kokoro_mix_rounds, progress=True)
     for line in report.summary_lines():
         log("  " + line.strip())
     if report.failures:
