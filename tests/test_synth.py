@@ -438,6 +438,16 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert main(argv) == 0
     assert "10 cached" in capsys.readouterr().out
 
+    even = tmp_path / "even"
+    argv = ["synth", "--words", "yes", "no", "--per-word", "3", "--voice-draw", "even", "--out", str(even),
+            "--engines", "espeak,flite", "--jobs", "1", "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    voices = {}
+    for record in read_manifest(even / "manifest.jsonl"):
+        voices.setdefault(record.label, []).append((record.speaker, sorted(record.meta["settings"].items())))
+    assert voices["yes"] == voices["no"]  # the even draw: clip i of every word in one voice
+
 
 def test_cli_reports_bad_input(tmp_path, capsys):
     from kws.cli import main
