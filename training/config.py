@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kws.datasets.speech_commands import LABELS_12
+from kws.datasets.synth import VOICE_DRAWS
 from kws.config import FrontendConfig, from_dict, frontend_from_dict
 from kws.errors import ConfigError
 from kws.training.augment import AugmentConfig
@@ -162,8 +163,9 @@ class TrainConfig:
             raise ConfigError("TrainConfig: validation_fraction must be in (0, 1)")
         if self.strategy not in ("none", "mirrored", "multiworker"):
             raise ConfigError(f"TrainConfig: strategy must be none, mirrored or multiworker, got {self.strategy!r}")
-        if self.synth_voice_draw not in ("random", "even"):
-            raise ConfigError(f"TrainConfig: synth_voice_draw must be random or even, got {self.synth_voice_draw!r}")
+        if self.synth_voice_draw not in VOICE_DRAWS:
+            raise ConfigError(f"TrainConfig: synth_voice_draw must be one of {', '.join(VOICE_DRAWS)}, "
+                              f"got {self.synth_voice_draw!r}")
         if not (self.use_real or self.use_synthetic):
             raise ConfigError("TrainConfig: use_real and use_synthetic cannot both be false")
         if not (len(self.synthetic_music_rms_dbfs) == 2

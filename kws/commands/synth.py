@@ -21,7 +21,7 @@ from kws.errors import DataError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` subcommand to the ``kws`` parser."""
-    from kws.datasets.synth import ENGINE_NAMES
+    from kws.datasets.synth import ENGINE_NAMES, VOICE_DRAWS
 
     parser = subparsers.add_parser(
         "synth",
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help=f"comma-separated TTS engines to use (default {','.join(ENGINE_NAMES)}); missing ones are skipped",
     )
-    parser.add_argument("--voice-draw", choices=("random", "even"), default="random",
+    parser.add_argument("--voice-draw", choices=VOICE_DRAWS, default="random",
                         help="random: an engine by weight, then any of its voice settings (default); even: every "
                              "setting of an engine before any repeats, the same voice for clip i of every word")
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
