@@ -17,7 +17,7 @@ from kws import __version__
 from kws.errors import KwsError
 
 #: Command modules under kws.commands, in the order ``kws --help`` lists them.
-COMMAND_MODULES = ("features", "synth", "data", "train", "train_wakeword", "eval", "export", "bench", "detect", "listen",
+COMMAND_MODULES = ("features", "synth", "mine_words", "data", "train", "train_wakeword", "eval", "export", "bench", "detect", "listen",
                    "eval_stream", "calibrate")
 
 

@@ -106,6 +106,15 @@ class TrainConfig:
     extra_real: tuple[str, ...] = ("speech_commands_v0.01_samples", "free_spoken_digits", "wakeword_clips")
     """More real folders (relative to $KWS_DATA): keyword folders keep their label, all else is ``_unknown_``.
     Only their training-side speakers are used."""
+    mined_speech: tuple[str, ...] = ()
+    """Folders (relative to $KWS_DATA) of continuous speech, one sub-folder per speaker, whose words are
+    found by an offline recogniser (:mod:`kws.datasets.word_mining`, cached) and added as real examples of
+    training-side speakers: other words as ``_unknown_`` (new real voices), keywords only with ``mined_keywords``."""
+    mined_unknown_max: int = 1500
+    """At most this many mined ``_unknown_`` words (evenly spread over the mined clips)."""
+    mined_keywords: bool = False
+    """Also train on mined words that sound like a keyword, labelled as that keyword (the recogniser is
+    often wrong on accented speech: off by default; they are never used as ``_unknown_`` either way)."""
     use_real: bool = True
     """Train on real recordings."""
     use_synthetic: bool = True
@@ -189,6 +198,8 @@ class TrainConfig:
             raise ConfigError("TrainConfig: unlabelled_speech needs a teacher (its predictions are the targets)")
         if self.unlabelled_windows < 0 or not 0.0 <= self.unlabelled_share <= 1.0:
             raise ConfigError("TrainConfig: unlabelled_windows must be >= 0 and unlabelled_share in [0, 1]")
+        if self.mined_unknown_max < 0:
+            raise ConfigError(f"TrainConfig: mined_unknown_max must be >= 0, got {self.mined_unknown_max}")
         if self.mixup_alpha < 0.0:
             raise ConfigError(f"TrainConfig: mixup_alpha must be >= 0, got {self.mixup_alpha}")
         if not 0.0 <= self.weight_average_decay < 1.0:

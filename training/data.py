@@ -83,6 +83,28 @@ def extra_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip
     return records, bad
 
 
+def mined_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[ClipRecord], list[tuple[str, str]]]:
+    """Training-side records of words mined from ``config.mined_speech`` (other words as ``_unknown_``, at most
+    ``mined_unknown_max`` evenly spread; keyword sound-alikes only with ``mined_keywords``)."""
+    from kws.datasets.word_mining import mined_folder
+
+    records, bad = [], []
+    for name in config.mined_speech:
+        folder = mined_folder(_resolve(name), config.cache_dir, config.keywords, jobs=config.jobs)
+        words = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        mapping = {w: (w if config.mined_keywords else None) if w in config.keywords else "_unknown_"
+                   for w in words}
+        load = load_label_folders(folder, labels=mapping)
+        train_side = list(speaker_split(load.records, config).train)
+        unknown = [r for r in train_side if r.label == "_unknown_"]
+        if len(unknown) > config.mined_unknown_max:
+            keep = np.linspace(0, len(unknown) - 1, config.mined_unknown_max).round().astype(int)
+            unknown = [unknown[i] for i in keep]
+        records += [r for r in train_side if r.label != "_unknown_"] + unknown
+        bad += [(b.path, b.reason) for b in load.bad_files]
+    return records, bad
+
+
 def synthetic(config: TrainConfig) -> list[ClipRecord]:
     """Synthetic keyword and unknown-word clips (generated once, then cached)."""
     from kws.datasets.synth import synthesize
@@ -118,8 +140,9 @@ def assemble(config: TrainConfig) -> RunData:
     train, validation, bad = real_split(config)
     if config.use_real:
         extra, extra_bad = extra_real(config, rng)
-        train += extra
-        bad += extra_bad
+        mined, mined_bad = mined_real(config, rng)
+        train += extra + mined
+        bad += extra_bad + mined_bad
     else:
         train = [r for r in train if r.label == "_silence_"]  # real silence is noise, not speech
     if config.use_synthetic:
