@@ -481,3 +481,57 @@ def test_bad_teacher_fails_before_any_work(tiny_real, tmp_path, teacher, message
     with pytest.raises(ConfigError, match=message):
         run_training(tiny_config(tiny_real, tmp_path, teacher=teacher), tmp_path / "run", log=lambda s: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_ensemble_teacher_is_the_mean_of_its_members(tmp_path):
+    import keras
+
+    from kws.training.models import build_model
+    from kws.training.train import ensemble_teacher
+
+    paths = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        model = build_model("tiny_conv", (49, 10), 4)
+        paths.append(tmp_path / f"m{seed}" / "model.keras")
+        paths[-1].parent.mkdir()
+        model.save(paths[-1])
+    x = np.random.default_rng(0).normal(size=(5, 49, 10)).astype(np.float32)
+    members = [keras.models.load_model(p) for p in paths]
+    expected = np.mean([np.asarray(m(x, training=False)) for m in members], axis=0)
+    assert not np.allclose(np.asarray(members[0](x)), np.asarray(members[1](x)))
+    teacher = ensemble_teacher(paths, log=lambda s: None)
+    np.testing.assert_allclose(np.asarray(teacher(x, training=False)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_trained_models_teach_only_a_run_that_holds_out_their_speakers(tiny_real, tmp_path):
+    from kws.training.train import run_training
+
+    member = tiny_config(tiny_real, tmp_path, epochs=1, folds=2, fold=0)
+    member_metrics = run_training(member, tmp_path / "cv" / "fold0", log=lambda s: None)
+    teacher = {"models": [str(tmp_path / "cv" / "fold{fold}" / "model.keras")] * 2}
+    lines = []
+    student = tiny_config(tiny_real, tmp_path, epochs=1, folds=2, fold=0, teacher=teacher, seed=1)
+    metrics = run_training(student, tmp_path / "student", log=lines.append)
+    assert any(line.startswith("teacher: the mean of 2 trained models") for line in lines)
+    # the mean of one model twice is that model: its float validation accuracy
+    assert metrics["teacher"]["float_val_accuracy"] == pytest.approx(member_metrics["float_val_accuracy"], abs=1e-4)
+    assert (tmp_path / "student" / "model_int8.tflite").is_file()
+
+    # fold 1 validates on the speakers the fold-0 model trained on: refused before any work
+    with pytest.raises(ConfigError, match="fold = 0, this run has 1"):
+        run_training(dataclasses.replace(student, fold=1, teacher={"models": [str(tmp_path / "cv" / "fold0" / "model.keras")]}),
+                     tmp_path / "leaky", log=lambda s: None)
+    assert not (tmp_path / "leaky").exists()
+    (tmp_path / "cv" / "fold0" / "train_config.json").unlink()
+    with pytest.raises(ConfigError, match="train_config.json: not found"):
+        run_training(student, tmp_path / "unknown_split", log=lambda s: None)
+    with pytest.raises(ConfigError, match="teacher model not found"):
+        run_training(dataclasses.replace(student, teacher={"models": [str(tmp_path / "nowhere.keras")]}),
+                     tmp_path / "missing", log=lambda s: None)
+
+
+@pytest.mark.parametrize("teacher", [{"models": []}, {"models": ["a.keras"], "epochs": 3}, {"models": [""]}])
+def test_bad_teacher_models_list_is_a_config_error(tiny_real, tmp_path, teacher):
+    with pytest.raises(ConfigError, match="teacher"):
+        tiny_config(tiny_real, tmp_path, teacher=teacher)

@@ -49,7 +49,10 @@ class TrainConfig:
     teacher: dict = dataclasses.field(default_factory=dict)
     """Knowledge distillation: a larger float model trained first on the same examples, whose softened
     predictions become part of the student's targets. Keys ``architecture``, ``model`` (its parameters)
-    and ``epochs`` (default: ``epochs``); empty = no teacher."""
+    and ``epochs`` (default: ``epochs``); or ``models``: trained float models (``RUN/model.keras`` paths, ``{fold}``
+    replaced by the fold) whose averaged prediction teaches, e.g. the same recipe trained with other seeds (an
+    ensemble is better than each of its members; its members must have held out the same speakers); empty = no
+    teacher."""
     distillation_weight: float = 0.5
     """With a teacher: share of the target taken from the teacher's softened prediction."""
     distillation_temperature: float = 2.0
@@ -189,8 +192,13 @@ class TrainConfig:
                                           and self.silence_rms_dbfs[0] < self.silence_rms_dbfs[1] <= 0.0):
             raise ConfigError(f"TrainConfig: silence_rms_dbfs must be empty or [low, high] with low < high <= 0, "
                               f"got {list(self.silence_rms_dbfs)}")
-        if set(self.teacher) - {"architecture", "model", "epochs"} or (self.teacher and "architecture" not in self.teacher):
-            raise ConfigError(f"TrainConfig: teacher takes architecture (required), model and epochs, "
+        if self.teacher and "models" in self.teacher:
+            models = self.teacher["models"]
+            if set(self.teacher) != {"models"} or not models or not all(isinstance(m, str) and m for m in models):
+                raise ConfigError(f"TrainConfig: teacher = {{models = [...]}} takes a non-empty list of model paths "
+                                  f"and nothing else, got {dict(self.teacher)}")
+        elif set(self.teacher) - {"architecture", "model", "epochs"} or (self.teacher and "architecture" not in self.teacher):
+            raise ConfigError(f"TrainConfig: teacher takes architecture (required), model and epochs, or models, "
                               f"got {sorted(self.teacher)}")
         if not 0.0 < self.distillation_weight <= 1.0 or self.distillation_temperature <= 0.0:
             raise ConfigError("TrainConfig: distillation_weight must be in (0, 1] and distillation_temperature > 0")

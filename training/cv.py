@@ -130,7 +130,8 @@ def run_cross_validation(config: TrainConfig, out_dir: str | Path, n_folds: int,
     if not all(0 <= f < n_folds for f in fold_ids):
         raise ConfigError(f"folds {fold_ids}: each must be in 0..{n_folds - 1}")
     out = Path(out_dir)
-    check_architecture(config, config.frontend_config)
+    for fold in fold_ids:  # every fold's teachers (if any) must hold out that fold's speakers
+        check_architecture(fold_config(config, n_folds, fold), config.frontend_config)
     if out.exists() and any(out.iterdir()) and not (force or resume):
         raise ConfigError(f"{out} already exists; use --force to overwrite it or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)

@@ -172,10 +172,48 @@ def check_architecture(config: TrainConfig, frontend: FrontendConfig) -> None:
     from kws.training.models import build_model
 
     build_model(config.architecture, (frontend.frames_per_clip, frontend.n_mfcc), len(config.labels), **config.model)
-    if config.teacher:
+    if config.teacher.get("models"):
+        teacher_model_paths(config)  # missing files or another speaker split fail before any work
+    elif config.teacher:
         teacher = teacher_config(config)
         build_model(teacher.architecture, (frontend.frames_per_clip, frontend.n_mfcc), len(config.labels), **teacher.model)
     keras.backend.clear_session()
+
+
+#: Settings that decide which speakers and noise recordings a run trains on: a teacher model must share them,
+#: or it may have learnt this run's validation speakers (or held-out noise) and the figures would measure memory.
+SPLIT_KEYS = ("real_data", "labels", "folds", "fold", "validation_fraction", "split_salt", "all_speakers",
+              "real_speaker_share", "noise_folders", "noise_folds")
+
+
+def teacher_model_paths(config: TrainConfig) -> list[Path]:
+    """The teacher ensemble's model files (``{fold}`` replaced), each checked to hold out this run's speakers."""
+    paths = [Path(str(m).replace("{fold}", str(config.fold))) for m in config.teacher["models"]]
+    for path in paths:
+        saved_path = path.parent / "train_config.json"
+        if not path.is_file():
+            raise ConfigError(f"{path}: teacher model not found")
+        if not saved_path.is_file():
+            raise ConfigError(f"{saved_path}: not found, so which speakers the teacher {path} held out is unknown")
+        saved = json.loads(saved_path.read_text())
+        for key in SPLIT_KEYS:
+            if saved.get(key) != jsonable(getattr(config, key)):
+                raise ConfigError(f"{path}: the teacher was trained with {key} = {saved.get(key)!r}, this run has "
+                                  f"{jsonable(getattr(config, key))!r}: it may have heard this run's validation data")
+    return paths
+
+
+def ensemble_teacher(paths: list[Path], log):
+    """One Keras model whose output is the mean of the members' probabilities."""
+    import keras
+
+    members = [keras.models.load_model(path) for path in paths]
+    for i, member in enumerate(members):
+        member.name = f"member_{i}"  # unique names inside the ensemble graph
+    inputs = keras.Input(tuple(members[0].inputs[0].shape[1:]))
+    outputs = keras.layers.Average()([member(inputs, training=False) for member in members])
+    log(f"teacher: the mean of {len(members)} trained models: " + ", ".join(str(p) for p in paths))
+    return keras.Model(inputs, outputs, name="teacher_ensemble")
 
 
 TEACHER_FILE = "teacher.keras"
@@ -194,6 +232,19 @@ def train_teacher(config: TrainConfig, data: Featurised, frontend: FrontendConfi
     validation accuracy or None when reloaded)."""
     import keras
 
+    if config.teacher.get("models"):
+        import keras
+
+        from kws.frontend import dequantize_features
+        from kws.training.loop import local_evaluate
+
+        teacher = ensemble_teacher(teacher_model_paths(config), log)
+        accuracy = None
+        if len(data.validation.labels):
+            _, accuracy = local_evaluate(teacher, dequantize_features(data.validation.features, frontend),
+                                         keras.utils.to_categorical(data.validation.labels, len(config.labels)), config)
+            log(f"teacher: float val_acc {accuracy:.4f}")
+        return teacher, accuracy
     path = run_dir / TEACHER_FILE
     if path.is_file():
         log(f"teacher: reusing {path}")
