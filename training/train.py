@@ -228,13 +228,11 @@ def teacher_config(config: TrainConfig) -> TrainConfig:
 
 
 def train_teacher(config: TrainConfig, data: Featurised, frontend: FrontendConfig, run_dir: Path, log):
-    """Train (or, after an interruption, reload) the distillation teacher; returns (model, its float
-    validation accuracy or None when reloaded)."""
+    """Train (or, after an interruption, reload) the distillation teacher, or load the ensemble of trained
+    models; returns (model, its float validation accuracy or None when reloaded)."""
     import keras
 
     if config.teacher.get("models"):
-        import keras
-
         from kws.frontend import dequantize_features
         from kws.training.loop import local_evaluate
 
