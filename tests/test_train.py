@@ -509,7 +509,7 @@ def test_trained_models_teach_only_a_run_that_holds_out_their_speakers(tiny_real
 
     member = tiny_config(tiny_real, tmp_path, epochs=1, folds=2, fold=0)
     member_metrics = run_training(member, tmp_path / "cv" / "fold0", log=lambda s: None)
-    teacher = {"models": [str(tmp_path / "cv" / "fold{fold}" / "model.keras")] * 2}
+    teacher = {"models": [str(tmp_path / "cv" / "{split}" / "model.keras")] * 2}
     lines = []
     student = tiny_config(tiny_real, tmp_path, epochs=1, folds=2, fold=0, teacher=teacher, seed=1)
     metrics = run_training(student, tmp_path / "student", log=lines.append)
@@ -535,3 +535,11 @@ def test_trained_models_teach_only_a_run_that_holds_out_their_speakers(tiny_real
 def test_bad_teacher_models_list_is_a_config_error(tiny_real, tmp_path, teacher):
     with pytest.raises(ConfigError, match="teacher"):
         tiny_config(tiny_real, tmp_path, teacher=teacher)
+
+
+def test_split_name_says_which_speakers_a_run_trains_on(tiny_real, tmp_path):
+    from kws.training.train import split_name
+
+    assert split_name(tiny_config(tiny_real, tmp_path, folds=5, fold=3)) == "fold3"
+    assert split_name(tiny_config(tiny_real, tmp_path, all_speakers=True)) == "all"
+    assert split_name(tiny_config(tiny_real, tmp_path)) == "split"

@@ -49,8 +49,8 @@ class TrainConfig:
     teacher: dict = dataclasses.field(default_factory=dict)
     """Knowledge distillation: a larger float model trained first on the same examples, whose softened
     predictions become part of the student's targets. Keys ``architecture``, ``model`` (its parameters)
-    and ``epochs`` (default: ``epochs``); or ``models``: trained float models (``RUN/model.keras`` paths, ``{fold}``
-    replaced by the fold) whose averaged prediction teaches, e.g. the same recipe trained with other seeds (an
+    and ``epochs`` (default: ``epochs``); or ``models``: trained float models (``RUN/model.keras`` paths; ``{split}``
+    becomes ``fold<k>`` in a CV fold, ``all`` with every speaker, else ``split``) whose averaged prediction teaches, e.g. the same recipe trained with other seeds (an
     ensemble is better than each of its members; its members must have held out the same speakers); empty = no
     teacher."""
     distillation_weight: float = 0.5

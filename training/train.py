@@ -186,9 +186,17 @@ SPLIT_KEYS = ("real_data", "labels", "folds", "fold", "validation_fraction", "sp
               "real_speaker_share", "noise_folders", "noise_folds")
 
 
+def split_name(config: TrainConfig) -> str:
+    """Which speakers a run trains on, as a folder name: ``fold<k>`` in a CV fold, ``all`` with every speaker,
+    else ``split`` (the ``{split}`` of a teacher model path)."""
+    if config.all_speakers:
+        return "all"
+    return f"fold{config.fold}" if config.folds else "split"
+
+
 def teacher_model_paths(config: TrainConfig) -> list[Path]:
-    """The teacher ensemble's model files (``{fold}`` replaced), each checked to hold out this run's speakers."""
-    paths = [Path(str(m).replace("{fold}", str(config.fold))) for m in config.teacher["models"]]
+    """The teacher ensemble's model files (``{split}`` replaced), each checked to hold out this run's speakers."""
+    paths = [Path(str(m).replace("{split}", split_name(config))) for m in config.teacher["models"]]
     for path in paths:
         saved_path = path.parent / "train_config.json"
         if not path.is_file():
