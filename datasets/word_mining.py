@@ -200,6 +200,8 @@ def mine_words(speech_root: str | os.PathLike, out_dir: str | os.PathLike, keywo
     speech_root = Path(speech_root)
     if not speech_root.is_dir():
         raise DataError(f"{speech_root}: speech folder not found (set KWS_DATA or give a path)")
+    if Path(out_dir).exists() and not overwrite:  # say so before minutes of recognition, not after
+        raise DataError(f"{out_dir} already exists (use --force to replace it)")
     pairs = speech_files(speech_root)
     speaker_of = {path: speaker for speaker, path in pairs}
     sound_alikes = keyword_sound_alikes(keywords, read_pronunciations(dictionary_path()))

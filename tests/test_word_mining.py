@@ -71,6 +71,7 @@ def test_recognise_real_read_speech(speech_folder):
 
 def test_mine_words_writes_a_label_folder_dataset(speech_folder, tmp_path):
     from kws.datasets.folders import load_label_folders
+    from kws.errors import DataError
 
     broken = speech_folder.parent / "speech_with_bad"
     shutil.copytree(speech_folder, broken, symlinks=True)
@@ -91,7 +92,7 @@ def test_mine_words_writes_a_label_folder_dataset(speech_folder, tmp_path):
         pcm = read_audio(out / entry["clip"], 16000)
         assert 0.25 <= entry["end_s"] - entry["start_s"] <= 0.9 and pcm.size <= 0.99 * 16000
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
-    with pytest.raises(FileExistsError):
+    with pytest.raises(DataError, match="already exists"):
         mine_words(broken, out, ["no"], jobs=1, progress=False)
 
 
