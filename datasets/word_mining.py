@@ -160,14 +160,17 @@ def cut_word(pcm: np.ndarray, word: RecognisedWord, rule: CutRule, rate_hz: int 
     return np.clip(np.round(clip), -32768, 32767).astype(np.int16)
 
 
-def _recognise_file(path: str) -> tuple[str, list[RecognisedWord] | None, str | None]:
+def _mine_file(path: str, rule: CutRule) -> tuple[str, list[tuple[RecognisedWord, np.ndarray | None]] | None, str | None]:
+    """Worker: every recognised word of one file with its cut clip (None when the rule skips it), or the
+    reason the file could not be read. The file is decoded once, here."""
     from kws.audio import read_audio
     from kws.errors import AudioError
 
     try:
-        return path, recognise(read_audio(path, 16000)), None
+        pcm = read_audio(path, 16000)
     except AudioError as exc:
         return path, None, str(exc)
+    return path, [(word, cut_word(pcm, word, rule)) for word in recognise(pcm)], None
 
 
 def speech_files(speech_root: Path) -> list[tuple[str, str]]:
@@ -193,7 +196,7 @@ def mine_words(speech_root: str | os.PathLike, out_dir: str | os.PathLike, keywo
     (atomically: the folder appears whole or not at all)."""
     from tqdm import tqdm
 
-    from kws.audio import read_audio, write_wav
+    from kws.audio import write_wav
     from kws.fileio import atomic_dir, write_json_atomic
 
     _require_pocketsphinx()
@@ -208,11 +211,11 @@ def mine_words(speech_root: str | os.PathLike, out_dir: str | os.PathLike, keywo
     paths = [path for _, path in pairs]
     if jobs > 1 and len(paths) > 1:
         with ProcessPoolExecutor(jobs, initializer=_init_recogniser) as pool:
-            results = list(tqdm(pool.map(_recognise_file, paths, chunksize=4), total=len(paths),
+            results = list(tqdm(pool.map(_mine_file, paths, [rule] * len(paths), chunksize=4), total=len(paths),
                                 desc="recognising words", unit="utt", disable=not progress))
     else:
-        results = [_recognise_file(p) for p in tqdm(paths, desc="recognising words", unit="utt",
-                                                    disable=not progress)]
+        results = [_mine_file(p, rule) for p in tqdm(paths, desc="recognising words", unit="utt",
+                                                     disable=not progress)]
     entries, bad, keyword_counts, n_words = [], [], {k: 0 for k in keywords}, 0
     per_speaker_count: dict[str, int] = {}
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -220,11 +223,9 @@ def mine_words(speech_root: str | os.PathLike, out_dir: str | os.PathLike, keywo
             if error is not None:
                 bad.append((path, error))
                 continue
-            pcm = read_audio(path, 16000)
             speaker = speaker_of[path]
-            for word in words:
+            for word, clip in words:
                 n_words += 1
-                clip = cut_word(pcm, word, rule)
                 if clip is None:
                     continue
                 keyword = sound_alikes.get(word.word)

@@ -125,17 +125,17 @@ def test_training_takes_mined_unknown_words_of_training_speakers_only(speech_fol
     labels = ("_silence_", "_unknown_", "no", "on", "go", "up", "yes")
     base = dict(labels=labels, cache_dir=str(tmp_path / "cache"), mined_speech=(str(speech_folder),), jobs=1)
     every = TrainConfig(**base, all_speakers=True, mined_unknown_max=10_000)
-    records, bad = mined_real(every, np.random.default_rng(0))
+    records, bad = mined_real(every)
     assert not bad and records and {r.label for r in records} == {"_unknown_"}  # keyword sound-alikes left out
     cached = list((tmp_path / "cache" / "mined_words").iterdir())
     assert len(cached) == 1  # mined once, then reused
-    again, _ = mined_real(every, np.random.default_rng(0))
+    again, _ = mined_real(every)
     assert [r.path for r in again] == [r.path for r in records]
-    capped, _ = mined_real(TrainConfig(**base, all_speakers=True, mined_unknown_max=3), np.random.default_rng(0))
+    capped, _ = mined_real(TrainConfig(**base, all_speakers=True, mined_unknown_max=3))
     assert len(capped) == 3
     speakers = {r.speaker for r in records}
     assert len(speakers) == 2
-    training_side = [{r.speaker for r in mined_real(TrainConfig(**base, folds=2, fold=fold, mined_unknown_max=10_000),
-                                                    np.random.default_rng(0))[0]} for fold in range(2)]
+    training_side = [{r.speaker for r in mined_real(TrainConfig(**base, folds=2, fold=fold,
+                                                                mined_unknown_max=10_000))[0]} for fold in range(2)]
     for speaker in speakers:  # each speaker validates in one fold, so trains in the other only
         assert sum(speaker in side for side in training_side) == 1

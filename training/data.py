@@ -83,10 +83,11 @@ def extra_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip
     return records, bad
 
 
-def mined_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[ClipRecord], list[tuple[str, str]]]:
+def mined_real(config: TrainConfig) -> tuple[list[ClipRecord], list[tuple[str, str]]]:
     """Training-side records of words mined from ``config.mined_speech`` (other words as ``_unknown_``, at most
     ``mined_unknown_max`` evenly spread; keyword sound-alikes only with ``mined_keywords``)."""
     from kws.datasets.word_mining import mined_folder
+    from kws.evaluation import spread
 
     records, bad = [], []
     for name in config.mined_speech:
@@ -96,10 +97,7 @@ def mined_real(config: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip
                    for w in words}
         load = load_label_folders(folder, labels=mapping)
         train_side = list(speaker_split(load.records, config).train)
-        unknown = [r for r in train_side if r.label == "_unknown_"]
-        if len(unknown) > config.mined_unknown_max:
-            keep = np.linspace(0, len(unknown) - 1, config.mined_unknown_max).round().astype(int)
-            unknown = [unknown[i] for i in keep]
+        unknown = spread([r for r in train_side if r.label == "_unknown_"], config.mined_unknown_max)
         records += [r for r in train_side if r.label != "_unknown_"] + unknown
         bad += [(b.path, b.reason) for b in load.bad_files]
     return records, bad
@@ -140,7 +138,7 @@ def assemble(config: TrainConfig) -> RunData:
     train, validation, bad = real_split(config)
     if config.use_real:
         extra, extra_bad = extra_real(config, rng)
-        mined, mined_bad = mined_real(config, rng)
+        mined, mined_bad = mined_real(config)
         train += extra + mined
         bad += extra_bad + mined_bad
     else:
