@@ -54,6 +54,20 @@ def test_shipped_recipe_is_the_one_the_shipped_model_was_trained_with():
     assert dataclasses.replace(recipe, all_speakers=True) == used  # ...trained on every speaker
 
 
+def test_shipped_recipe_is_its_members_recipe_taught_by_three_of_them():
+    configs = Path(__file__).resolve().parents[1] / "training" / "configs"
+    recipe = load_train_config(configs / "commands.toml")
+    member = load_train_config(configs / "commands_member.toml")
+    assert not member.teacher and not member.unlabelled_speech  # members learn from labels alone
+    members = recipe.teacher["models"]
+    assert len(members) == 3 and all("{split}" in path for path in members)  # same speakers as the student
+    assert len({path.split("/")[1] for path in members}) == 3  # three different seeds' runs
+    taught = dict(teacher=recipe.teacher, distillation_weight=recipe.distillation_weight,
+                  distillation_temperature=recipe.distillation_temperature,
+                  unlabelled_speech=recipe.unlabelled_speech, unlabelled_speakers=recipe.unlabelled_speakers)
+    assert dataclasses.replace(member, **taught) == recipe  # nothing else differs: the CV compared just this
+
+
 def test_bad_config_key_is_named(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('architecture = "ds_cnn"\nepoch = 3\n')
@@ -543,3 +557,46 @@ def test_split_name_says_which_speakers_a_run_trains_on(tiny_real, tmp_path):
     assert split_name(tiny_config(tiny_real, tmp_path, folds=5, fold=3)) == "fold3"
     assert split_name(tiny_config(tiny_real, tmp_path, all_speakers=True)) == "all"
     assert split_name(tiny_config(tiny_real, tmp_path)) == "split"
+
+
+def test_shipped_model_never_hears_the_speech_that_calibrates_and_evaluates_its_detector():
+    import os
+    import subprocess
+
+    from kws.datasets.paths import data_root
+
+    repo = Path(__file__).resolve().parents[1]
+    speech = data_root() / "speech" / "speechocean762"
+    if not speech.is_dir():
+        pytest.skip(f"{speech}: the shared speech is not here")
+    shell = ('source scripts/stream_splits.sh; echo "${TRAIN_SPEECH[*]}"; echo "${CAL_SPEECH[*]}"; '
+             'echo "${EVAL_SPEECH[*]}"')
+    lines = subprocess.run(["bash", "-c", shell], cwd=repo, check=True, capture_output=True, text=True,
+                           env={**os.environ, "KWS_DATA": str(data_root())}).stdout.splitlines()
+    train, calibration, evaluation = (set(line.split()) for line in lines)
+    recipe = load_train_config(repo / "training" / "configs" / "commands.toml")
+    assert set(recipe.unlabelled_speakers) == train  # the student's unlabelled speech...
+    assert not train & calibration and not train & evaluation and not calibration & evaluation  # ...is never reused
+    assert train | calibration | evaluation == {p.name for p in speech.iterdir() if p.is_dir()}
+    assert len(calibration) >= 10 and len(evaluation) >= 10
+
+
+def test_unlabelled_speakers_pick_speaker_folders_and_a_missing_one_is_named(tiny_real, tmp_path):
+    from kws.audio import write_wav
+    from kws.config import FrontendConfig
+    from kws.errors import DataError
+    from kws.training.train import unlabelled_examples
+
+    speech = tmp_path / "speech"
+    for speaker in ["A", "B"]:  # 2 s of a tone each: the same number of windows per speaker
+        write_wav(speech / speaker / "one.wav", (3000 * np.sin(np.arange(32000) * 0.05)).astype(np.int16))
+    with pytest.raises(ConfigError, match="unlabelled_speakers names speakers of unlabelled_speech"):
+        tiny_config(tiny_real, tmp_path, unlabelled_speakers=("A",))
+    teacher = {"architecture": "tiny_conv"}
+    both = tiny_config(tiny_real, tmp_path, teacher=teacher, unlabelled_speech=(str(speech),))
+    one = dataclasses.replace(both, unlabelled_speakers=("B",))
+    windows = {config.unlabelled_speakers: len(unlabelled_examples(config, FrontendConfig(), [], lambda line: None).labels)
+               for config in (both, one)}
+    assert windows[("B",)] * 2 == windows[()] > 0
+    with pytest.raises(DataError, match=r"unlabelled_speakers \['C'\] not found"):
+        unlabelled_examples(dataclasses.replace(both, unlabelled_speakers=("B", "C")), FrontendConfig(), [], print)

@@ -61,6 +61,9 @@ class TrainConfig:
     """With a teacher: folders (under $KWS_DATA) of continuous speech without labels, one subfolder per
     speaker (or a speaker folder itself), cut into clip-long windows that the student learns from the
     teacher's predictions alone (new real voices, most of them saying no keyword)."""
+    unlabelled_speakers: tuple[str, ...] = ()
+    """Only these speaker subfolders of ``unlabelled_speech`` (empty: every one). Keeps the speakers whose
+    speech calibrates and evaluates the streaming detector (scripts/stream_splits.sh) out of training."""
     unlabelled_windows: int = 4000
     """At most this many unlabelled windows (evenly spread over the speech)."""
     unlabelled_share: float = 0.1
@@ -202,6 +205,8 @@ class TrainConfig:
                               f"got {sorted(self.teacher)}")
         if not 0.0 < self.distillation_weight <= 1.0 or self.distillation_temperature <= 0.0:
             raise ConfigError("TrainConfig: distillation_weight must be in (0, 1] and distillation_temperature > 0")
+        if self.unlabelled_speakers and not self.unlabelled_speech:
+            raise ConfigError("TrainConfig: unlabelled_speakers names speakers of unlabelled_speech, which is empty")
         if self.unlabelled_speech and not self.teacher:
             raise ConfigError("TrainConfig: unlabelled_speech needs a teacher (its predictions are the targets)")
         if self.unlabelled_windows < 0 or not 0.0 <= self.unlabelled_share <= 1.0:

@@ -153,6 +153,11 @@ def unlabelled_examples(config: TrainConfig, frontend: FrontendConfig, noise_nam
         if not root.is_dir():
             raise DataError(f"{root}: unlabelled speech folder not found (set KWS_DATA or unlabelled_speech)")
         subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if config.unlabelled_speakers:
+            missing = sorted(set(config.unlabelled_speakers) - {p.name for p in subfolders})
+            if missing:
+                raise DataError(f"{root}: unlabelled_speakers {missing} not found among its speaker folders")
+            subfolders = [p for p in subfolders if p.name in config.unlabelled_speakers]
         speakers += [str(p) for p in subfolders] or [str(root)]
     records = speech_windows(speakers, frontend, hop_ms=500, max_windows=config.unlabelled_windows,
                              cache_dir=config.cache_dir)
