@@ -147,18 +147,20 @@ def unlabelled_examples(config: TrainConfig, frontend: FrontendConfig, noise_nam
     from kws.training.features import featurise
     from kws.training.wakeword import speech_windows
 
-    speakers = []
+    roots, speaker_folders = [], []
     for folder in config.unlabelled_speech:
         root = Path(folder) if Path(folder).is_absolute() else data_root() / folder
         if not root.is_dir():
             raise DataError(f"{root}: unlabelled speech folder not found (set KWS_DATA or unlabelled_speech)")
+        roots.append(str(root))
         subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if config.unlabelled_speakers:
-            missing = sorted(set(config.unlabelled_speakers) - {p.name for p in subfolders})
-            if missing:
-                raise DataError(f"{root}: unlabelled_speakers {missing} not found among its speaker folders")
-            subfolders = [p for p in subfolders if p.name in config.unlabelled_speakers]
-        speakers += [str(p) for p in subfolders] or [str(root)]
+        speaker_folders += subfolders or [root]  # a folder without subfolders is one speaker
+    if config.unlabelled_speakers:  # named speakers may sit in any of the folders, but each must exist
+        missing = sorted(set(config.unlabelled_speakers) - {p.name for p in speaker_folders})
+        if missing:
+            raise DataError(f"{', '.join(roots)}: unlabelled_speakers {missing} not found among the speaker folders")
+        speaker_folders = [p for p in speaker_folders if p.name in config.unlabelled_speakers]
+    speakers = [str(p) for p in speaker_folders]
     records = speech_windows(speakers, frontend, hop_ms=500, max_windows=config.unlabelled_windows,
                              cache_dir=config.cache_dir)
     features = featurise(jobs_for(records, 1, config.seed), frontend=frontend, augment=config.augment,
