@@ -458,13 +458,13 @@ def test_distillation_trains_a_teacher_first_and_learns_unlabelled_speech(tiny_r
         write_wav(speech / speaker / "talk.wav", pcm)
     seen = []
     teacher = {"architecture": "tc_resnet", "model": {"width_multiplier": 0.5}, "epochs": 1}
-    original = loop.distilled_targets
+    original = loop.taught_epoch
 
-    def recording(teacher_model, x, y_onehot, weight, temperature):
-        seen.append((len(x), weight))
-        return original(teacher_model, x, y_onehot, weight, temperature)
+    def recording(teacher_model, x, y_onehot, x_unlabelled, config, rng):
+        seen.append((len(x), 0 if x_unlabelled is None else len(x_unlabelled)))
+        return original(teacher_model, x, y_onehot, x_unlabelled, config, rng)
 
-    monkeypatch.setattr(loop, "distilled_targets", recording)
+    monkeypatch.setattr(loop, "taught_epoch", recording)
     lines = []
     config = tiny_config(tiny_real, tmp_path, epochs=1, teacher=teacher, unlabelled_speech=(str(speech),),
                          unlabelled_share=0.25)
@@ -474,11 +474,56 @@ def test_distillation_trains_a_teacher_first_and_learns_unlabelled_speech(tiny_r
     # 2 speakers x 4 s, a 1 s window every 0.5 s: 7 windows each, clean + 1 augmented copy
     assert any(line.startswith("unlabelled: 28 examples (14 windows") for line in lines)
     labelled = 24 * len(LABELS)
-    # the student's epoch: labelled targets half from the teacher, then a quarter more of unlabelled windows
-    assert (labelled, 0.5) in seen and (labelled // 4, 1.0) in seen
+    # the student's epoch: its labelled examples and a quarter more of unlabelled windows, both taught
+    assert seen == [(labelled, labelled // 4)]
     assert metrics["teacher"]["architecture"] == "tc_resnet" and 0 <= metrics["teacher"]["float_val_accuracy"] <= 1
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["teacher"]["epochs"] == 1
     assert (tmp_path / "run" / "model_int8.tflite").is_file()  # the student is what ships
+
+
+def softmax_teacher(n_inputs: int, n_classes: int):
+    """A "teacher" whose probabilities are the softmax of its input's first ``n_classes`` values."""
+    import keras
+
+    inputs = keras.Input((n_inputs,))
+    return keras.Model(inputs, keras.layers.Softmax()(keras.layers.Lambda(lambda x: x[:, :n_classes])(inputs)))
+
+
+def test_taught_epoch_labels_from_teacher_and_labels_and_unlabelled_from_teacher_alone():
+    from kws.training.loop import taught_epoch
+
+    rng = np.random.default_rng(0)
+    teacher = softmax_teacher(4, 3)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    x_more = rng.normal(size=(3, 4)).astype(np.float32)
+    config = TrainConfig(distillation_weight=0.5, distillation_temperature=1.0)
+    x_out, targets = taught_epoch(teacher, x, y, x_more, config, np.random.default_rng(1))
+    every = np.concatenate([x, x_more])
+    source = [int(np.flatnonzero((every == row).all(axis=1))[0]) for row in x_out]
+    assert sorted(source) == list(range(len(every)))  # every example once, shuffled
+    taught = np.asarray(teacher(x_out, training=False))
+    for k, i in enumerate(source):
+        expected = 0.5 * y[i] + 0.5 * taught[k] if i < len(x) else taught[k]
+        np.testing.assert_allclose(targets[k], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_taught_epoch_with_mixup_has_the_teacher_label_the_blend():
+    from kws.training.loop import taught_epoch
+
+    rng = np.random.default_rng(0)
+    teacher = softmax_teacher(4, 3)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    config = TrainConfig(distillation_weight=1.0, distillation_temperature=1.0, mixup_alpha=0.4)
+    x_out, targets = taught_epoch(teacher, x, y, None, config, np.random.default_rng(1))
+    assert not any(np.array_equal(row, original) for row in x_out[:5] for original in x)  # blended inputs
+    # weight 1: the target is the teacher's answer on the blend itself, not a blend of its two answers
+    np.testing.assert_allclose(targets, np.asarray(teacher(x_out, training=False)), rtol=1e-5, atol=1e-6)
+    half = TrainConfig(distillation_weight=0.5, distillation_temperature=1.0, mixup_alpha=0.4)
+    _, targets = taught_epoch(teacher, x, y, rng.normal(size=(10, 4)).astype(np.float32), half,
+                              np.random.default_rng(2))
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)  # labelled/unlabelled blends stay distributions
 
 
 def test_unlabelled_speech_needs_a_teacher(tiny_real, tmp_path):

@@ -66,6 +66,8 @@ class TrainConfig:
     speech calibrates and evaluates the streaming detector (scripts/stream_splits.sh) out of training."""
     unlabelled_windows: int = 4000
     """At most this many unlabelled windows (evenly spread over the speech)."""
+    unlabelled_hop_ms: int = 500
+    """One unlabelled window starts every this many milliseconds (shorter: more windows from the same speakers)."""
     unlabelled_share: float = 0.1
     """Unlabelled windows added to every epoch, as a share of its labelled examples."""
     mixup_alpha: float = 0.0
@@ -211,6 +213,8 @@ class TrainConfig:
             raise ConfigError("TrainConfig: unlabelled_speech needs a teacher (its predictions are the targets)")
         if self.unlabelled_windows < 0 or not 0.0 <= self.unlabelled_share <= 1.0:
             raise ConfigError("TrainConfig: unlabelled_windows must be >= 0 and unlabelled_share in [0, 1]")
+        if self.unlabelled_hop_ms <= 0:
+            raise ConfigError(f"TrainConfig: unlabelled_hop_ms must be > 0, got {self.unlabelled_hop_ms}")
         if self.mined_unknown_max < 0:
             raise ConfigError(f"TrainConfig: mined_unknown_max must be >= 0, got {self.mined_unknown_max}")
         if self.mixup_alpha < 0.0:

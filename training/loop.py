@@ -103,13 +103,45 @@ def distilled_targets(teacher, x: np.ndarray, y_onehot: np.ndarray, weight: floa
     The teacher ends in a softmax, so its tempered distribution is its probabilities raised to 1/T
     and renormalised; T > 1 spreads the mass onto the classes it finds similar (what the student learns from).
     """
+    return ((1.0 - weight) * y_onehot + weight * teacher_distribution(teacher, x, temperature)).astype(y_onehot.dtype)
+
+
+def teacher_distribution(teacher, x: np.ndarray, temperature: float) -> np.ndarray:
+    """The teacher's probabilities for ``x`` raised to 1/T and renormalised (float64)."""
     import keras
 
     probabilities = np.concatenate([keras.ops.convert_to_numpy(teacher(x[i : i + 1024], training=False))
                                     for i in range(0, len(x), 1024)]).astype(np.float64)
     tempered = np.power(np.clip(probabilities, 1e-12, 1.0), 1.0 / temperature)
-    tempered /= tempered.sum(axis=1, keepdims=True)
-    return ((1.0 - weight) * y_onehot + weight * tempered).astype(y_onehot.dtype)
+    return tempered / tempered.sum(axis=1, keepdims=True)
+
+
+def taught_epoch(teacher, x: np.ndarray, y_onehot: np.ndarray, x_unlabelled: np.ndarray | None,
+                 config: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch's inputs and targets under a teacher, shuffled: labelled examples get
+    ``(1 - weight) * label + weight * teacher``, unlabelled windows the teacher's prediction alone.
+
+    With mixup the inputs are blended first and the teacher labels the blend (function matching, Beyer et
+    al. 2022): the student learns the teacher's function between examples too, not a blend of two answers.
+    The label share of a blend follows how much of it came from labelled examples.
+    """
+    n_unlabelled = 0 if x_unlabelled is None else len(x_unlabelled)
+    label_mass = np.concatenate([np.ones(len(x)), np.zeros(n_unlabelled)])
+    if n_unlabelled:
+        order = rng.permutation(len(x) + n_unlabelled)
+        x = np.concatenate([x, x_unlabelled])[order]
+        y_onehot = np.concatenate([y_onehot, np.zeros((n_unlabelled, y_onehot.shape[1]), y_onehot.dtype)])[order]
+        label_mass = label_mass[order]
+    if config.mixup_alpha > 0.0:
+        # blending [labels | label mass] as one array keeps the two consistent
+        both = np.concatenate([y_onehot, label_mass[:, None].astype(y_onehot.dtype)], axis=1)
+        x, both = mixup(x, both, config.mixup_alpha, rng)
+        y_onehot, label_mass = both[:, :-1], both[:, -1].astype(np.float64)
+    # y_onehot already carries its label mass (a labelled/unlabelled blend: less than 1)
+    label_share = 1.0 - config.distillation_weight
+    taught = teacher_distribution(teacher, x, config.distillation_temperature)
+    teacher_share = 1.0 - label_share * label_mass[:, None]
+    return x, (label_share * y_onehot + teacher_share * taught).astype(y_onehot.dtype)
 
 
 def labelled_per_epoch(config: TrainConfig, n_train: int) -> int:
@@ -361,17 +393,14 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
                                        real_share=config.real_share)
         x, y = epoch_inputs(train, order, config.augment, frontend, rng)
         y_onehot = keras.utils.to_categorical(y, n_classes)
-        if teacher is not None:
-            y_onehot = distilled_targets(teacher, x, y_onehot, config.distillation_weight,
-                                         config.distillation_temperature)
-        if extra:
-            pick = rng.choice(n_unlabelled, extra, replace=extra > n_unlabelled)
-            x_more, _ = epoch_inputs(unlabelled, pick, config.augment, frontend, rng)
-            y_more = distilled_targets(teacher, x_more, np.zeros((extra, n_classes), y_onehot.dtype), 1.0,
-                                       config.distillation_temperature)
-            mixed = rng.permutation(len(x) + extra)
-            x, y_onehot = np.concatenate([x, x_more])[mixed], np.concatenate([y_onehot, y_more])[mixed]
-        x, y_onehot = mixup(x, y_onehot, config.mixup_alpha, rng)
+        if teacher is None:
+            x, y_onehot = mixup(x, y_onehot, config.mixup_alpha, rng)
+        else:
+            x_more = None
+            if extra:
+                pick = rng.choice(n_unlabelled, extra, replace=extra > n_unlabelled)
+                x_more, _ = epoch_inputs(unlabelled, pick, config.augment, frontend, rng)
+            x, y_onehot = taught_epoch(teacher, x, y_onehot, x_more, config, rng)
         progress = batch_progress(steps, f"epoch {epoch + 1}/{epochs}")
         if config.strategy == "none":
             callbacks = [progress] + ([average.callback(model)] if average else [])

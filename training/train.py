@@ -141,7 +141,8 @@ def featurise_run(config: TrainConfig, frontend: FrontendConfig, log: Callable[[
 
 
 def unlabelled_examples(config: TrainConfig, frontend: FrontendConfig, noise_names, log) -> Examples:
-    """int8 features of clip-long windows (every 0.5 s) of the unlabelled speech: clean + one augmented copy."""
+    """int8 features of clip-long windows (one every ``unlabelled_hop_ms``) of the unlabelled speech: clean + one
+    augmented copy."""
     from kws.datasets.paths import data_root
     from kws.errors import DataError
     from kws.training.features import featurise
@@ -161,8 +162,8 @@ def unlabelled_examples(config: TrainConfig, frontend: FrontendConfig, noise_nam
             raise DataError(f"{', '.join(roots)}: unlabelled_speakers {missing} not found among the speaker folders")
         speaker_folders = [p for p in speaker_folders if p.name in config.unlabelled_speakers]
     speakers = [str(p) for p in speaker_folders]
-    records = speech_windows(speakers, frontend, hop_ms=500, max_windows=config.unlabelled_windows,
-                             cache_dir=config.cache_dir)
+    records = speech_windows(speakers, frontend, hop_ms=config.unlabelled_hop_ms,
+                             max_windows=config.unlabelled_windows, cache_dir=config.cache_dir)
     features = featurise(jobs_for(records, 1, config.seed), frontend=frontend, augment=config.augment,
                          cache_dir=Path(config.cache_dir) / "features", noise_names=noise_names, n_jobs=config.jobs,
                          description="unlabelled features")
