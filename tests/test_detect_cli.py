@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from kws.cli import main
 from kws.detector import DetectorConfig, write_detector_config

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 
 from kws.datasets.manifest import ClipRecord
-from kws.audio import float_to_int16, read_audio
+from kws.audio import read_audio
 from kws.config import FrontendConfig
 from kws.frontend import compute_features
 from kws.training.augment import AugmentConfig

@@ -10,14 +10,13 @@ from kws.audio import read_audio
 from kws.config import FrontendConfig
 from kws.errors import AudioError
 from kws.fixedpoint import as_int64, isqrt_floor
-from kws.frontend import Frontend, compute_features, compute_features_many, compute_mfcc, frame_signal, tables
+from kws.frontend import Frontend, compute_features, compute_features_many, frame_signal, tables
 from kws.frontend.fft import complex_fft, real_fft_bins
 from kws.frontend.fidelity import measure_fidelity, scale_to_dbfs
 from kws.frontend.golden import golden_inputs
 from kws.frontend.logarithm import log2_q16
 from kws.frontend.mel import apply_mel
 from kws.frontend.pipeline import log_mel, window_and_normalise
-from kws.frontend.reference import reference_mfcc
 from kws.frontend.tables import dct_matrix
 
 CONFIG = FrontendConfig()

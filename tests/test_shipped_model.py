@@ -1,6 +1,5 @@
 """The shipped `commands` model: size budgets, loading by name, and its published figures reproduced."""
 
-import dataclasses
 import json
 from pathlib import Path
 

@@ -68,6 +68,37 @@ def test_shipped_recipe_is_its_members_recipe_taught_by_three_of_them():
     assert dataclasses.replace(member, **taught) == recipe  # nothing else differs: the CV compared just this
 
 
+def test_config_base_starts_from_another_config_and_changes_only_what_it_sets(tmp_path):
+    (tmp_path / "recipe.toml").write_text('epochs = 40\nbatch_size = 128\n[augment]\nnoise_probability = 0.5\n'
+                                          'speed_probability = 0.2\n')
+    (tmp_path / "screens").mkdir()
+    (tmp_path / "screens" / "lever.toml").write_text('base = "../recipe.toml"\nepochs = 60\n'
+                                                     '[augment]\nnoise_probability = 0.8\n')
+    lever = load_train_config(tmp_path / "screens" / "lever.toml")
+    assert (lever.epochs, lever.batch_size) == (60, 128)  # relative to the including file; the rest inherited
+    assert (lever.augment.noise_probability, lever.augment.speed_probability) == (0.8, 0.2)  # tables key by key
+
+
+@pytest.mark.parametrize("text, message", [('base = "missing.toml"\n', "missing.toml: config file not found"),
+                                           ('base = "self.toml"\n', "includes itself"),
+                                           ("base = 3\n", "'base' must name another config file")])
+def test_bad_config_base_is_named(tmp_path, text, message):
+    path = tmp_path / "self.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_train_config(path)
+
+
+def test_every_shipped_config_loads():
+    from kws.training.config import read_toml
+    from kws.training.wakeword import load_wakeword_config
+
+    paths = sorted((Path(__file__).resolve().parents[1] / "training" / "configs").glob("*.toml"))
+    assert len(paths) > 20
+    for path in paths:  # wake-word configs hold their `kws train` settings in a [train] table
+        (load_wakeword_config if "train" in read_toml(path) else load_train_config)(path)
+
+
 def test_bad_config_key_is_named(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('architecture = "ds_cnn"\nepoch = 3\n')
@@ -524,6 +555,22 @@ def test_taught_epoch_with_mixup_has_the_teacher_label_the_blend():
     _, targets = taught_epoch(teacher, x, y, rng.normal(size=(10, 4)).astype(np.float32), half,
                               np.random.default_rng(2))
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)  # labelled/unlabelled blends stay distributions
+
+
+@pytest.mark.parametrize("hop_ms, windows", [(500, 7), (250, 13)])
+def test_unlabelled_windows_start_every_hop(tmp_path, hop_ms, windows):
+    from kws.audio import write_wav
+    from kws.config import FrontendConfig
+    from kws.training.train import unlabelled_examples
+
+    rng = np.random.default_rng(0)
+    write_wav(tmp_path / "speech" / "spk_a" / "talk.wav", (rng.normal(size=4 * 16000) * 3000).astype(np.int16))
+    config = TrainConfig(teacher={"models": ["unused/{split}/model.keras"]},
+                         unlabelled_speech=(str(tmp_path / "speech"),), unlabelled_hop_ms=hop_ms, cache_dir=str(tmp_path / "cache"), jobs=1)
+    lines = []
+    examples = unlabelled_examples(config, FrontendConfig(), [], lines.append)
+    assert len(examples.labels) == 2 * windows and (examples.labels == -1).all()  # clean + 1 augmented copy
+    assert f"({windows} windows" in lines[0]
 
 
 def test_unlabelled_speech_needs_a_teacher(tiny_real, tmp_path):

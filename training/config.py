@@ -266,15 +266,41 @@ def train_config_from_dict(data: dict[str, Any], *, where: str = "train config")
     return from_dict(TrainConfig, {**data, "model": model, "augment": augment}, where=where)
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The tables of a TOML config file; a missing file or bad TOML is a ``ConfigError`` naming it."""
+def read_toml(path: str | Path, *, _including: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The tables of a TOML config file; a missing file or bad TOML is a ``ConfigError`` naming it.
+
+    ``base = "other.toml"`` (relative to this file) starts from that config and changes only what this file
+    sets, so a screened lever reads as its difference from the recipe (tables merge key by key).
+    """
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: config file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a directory, not a config file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: 'base' must name another config file, got {base!r}")
+    base_path = path.parent / base
+    if base_path.resolve() in _including + (path.resolve(),):
+        raise ConfigError(f"{path}: 'base' {base!r} includes itself")
+    return merged_tables(read_toml(base_path, _including=_including + (path.resolve(),)), data)
+
+
+def merged_tables(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: a table changes key by key, any other value is replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merged_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
