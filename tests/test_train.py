@@ -459,7 +459,7 @@ def test_learning_curve_on_some_folds_keeps_a_copied_baseline_point(tmp_path, mo
 def test_distilled_targets_blend_labels_with_the_tempered_teacher():
     import keras
 
-    from kws.training.loop import distilled_targets
+    from kws.training.loop import taught_epoch, teacher_distribution
 
     # a "teacher" that always says 0.7 / 0.2 / 0.1
     inputs = keras.Input((4,))
@@ -467,12 +467,13 @@ def test_distilled_targets_blend_labels_with_the_tempered_teacher():
         lambda x: keras.ops.zeros_like(x[:, :3]) + keras.ops.convert_to_tensor([0.7, 0.2, 0.1]))(inputs))
     y = np.eye(3, dtype=np.float32)[[1, 2]]
     x = np.zeros((2, 4), np.float32)
-    plain = distilled_targets(teacher, x, y, weight=1.0, temperature=1.0)
+    plain = teacher_distribution(teacher, x, temperature=1.0)
     np.testing.assert_allclose(plain, [[0.7, 0.2, 0.1]] * 2, rtol=1e-5)  # T = 1: the teacher as it is
-    soft = distilled_targets(teacher, x, y, weight=1.0, temperature=2.0)
+    soft = teacher_distribution(teacher, x, temperature=2.0)
     expected = np.sqrt([0.7, 0.2, 0.1]) / np.sqrt([0.7, 0.2, 0.1]).sum()
     np.testing.assert_allclose(soft[0], expected, rtol=1e-5)  # T = 2: flatter, same order
-    half = distilled_targets(teacher, x, y, weight=0.5, temperature=2.0)
+    config = TrainConfig(distillation_weight=0.5, distillation_temperature=2.0)
+    _, half = taught_epoch(teacher, x, y, None, config, np.random.default_rng(0))  # no unlabelled: order kept
     np.testing.assert_allclose(half, 0.5 * y + 0.5 * soft, rtol=1e-5)
     np.testing.assert_allclose(half.sum(axis=1), 1.0, rtol=1e-6)
 

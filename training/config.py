@@ -286,10 +286,10 @@ def read_toml(path: str | Path, *, _including: tuple[Path, ...] = ()) -> dict[st
         return data
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: 'base' must name another config file, got {base!r}")
-    base_path = path.parent / base
-    if base_path.resolve() in _including + (path.resolve(),):
+    base_path, including = path.parent / base, _including + (path.resolve(),)
+    if base_path.resolve() in including:
         raise ConfigError(f"{path}: 'base' {base!r} includes itself")
-    return merged_tables(read_toml(base_path, _including=_including + (path.resolve(),)), data)
+    return merged_tables(read_toml(base_path, _including=including), data)
 
 
 def merged_tables(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -97,17 +97,10 @@ def mixup(x: np.ndarray, y_onehot: np.ndarray, alpha: float, rng: np.random.Gene
             y_weight * y_onehot + (1 - y_weight) * y_onehot[partner])
 
 
-def distilled_targets(teacher, x: np.ndarray, y_onehot: np.ndarray, weight: float, temperature: float) -> np.ndarray:
-    """``(1 - weight) * labels + weight * softmax(teacher logits / T)`` for the epoch's (augmented) inputs.
-
-    The teacher ends in a softmax, so its tempered distribution is its probabilities raised to 1/T
-    and renormalised; T > 1 spreads the mass onto the classes it finds similar (what the student learns from).
-    """
-    return ((1.0 - weight) * y_onehot + weight * teacher_distribution(teacher, x, temperature)).astype(y_onehot.dtype)
-
-
 def teacher_distribution(teacher, x: np.ndarray, temperature: float) -> np.ndarray:
-    """The teacher's probabilities for ``x`` raised to 1/T and renormalised (float64)."""
+    """softmax(teacher logits / T) for ``x`` (float64): the teacher ends in a softmax, so this is its
+    probabilities raised to 1/T and renormalised; T > 1 spreads the mass onto the classes it finds similar
+    (what the student learns from)."""
     import keras
 
     probabilities = np.concatenate([keras.ops.convert_to_numpy(teacher(x[i : i + 1024], training=False))
@@ -370,7 +363,7 @@ def fit(model, train: Examples, validation: Examples, config: TrainConfig, front
         epochs: int, run_dir: Path | None = None, start_epoch: int = 0, history: list[dict] | None = None,
         teacher=None, unlabelled: Examples | None = None, log: Callable[[str], None] = print) -> list[dict]:
     """Train ``model`` (compiled) from ``start_epoch`` to ``epochs``; checkpoint each epoch into ``run_dir``.
-    With a ``teacher`` model the targets are distilled (:func:`distilled_targets`), and ``unlabelled``
+    With a ``teacher`` model the targets are distilled (:func:`taught_epoch`), and ``unlabelled``
     windows join every epoch with the teacher's prediction as their whole target."""
     import keras
 
